@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import { createLogger } from '../../src/log/fields.js';
+import { startServer } from '../../src/main.js';
+import { configFrom, print, withStoreOptions, type StoreOptions } from '../context.js';
+
+/** `portcullis serve`. */
+export function serveCommand(): Command {
+  return withStoreOptions(new Command('serve'))
+    .description('run the registry')
+    .option('--listen <host:port>', 'address to listen on (env PORTCULLIS_LISTEN; default 127.0.0.1:5000)')
+    .action(async (options: StoreOptions) => {
+      const config = configFrom(options);
+      const logger = createLogger(config.log.level);
+      const running = await startServer(config, logger);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        running.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'failed to shut down cleanly');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}
+
+/** `portcullis config check`. */
+export function configCommand(): Command {
+  const config = new Command('config').description('configuration tools');
+  withStoreOptions(config.command('check'))
+    .description('validate the configuration (file and PORTCULLIS_* variables) and print it')
+    .action((options: StoreOptions) => {
+      const resolved = configFrom(options);
+      print(JSON.stringify(resolved, null, 2));
+      print('configuration is valid');
+    });
+
+  return config;
+}

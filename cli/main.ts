@@ -1,0 +1,40 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../src/config/load.js';
+import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
+import { configCommand, serveCommand } from './commands/serve.js';
+import { userCommand } from './commands/users.js';
+import { UsageError } from './context.js';
+
+/**
+ * The `portcullis` command. Admin commands work directly on the metadata store named by the
+ * configuration (the same one `serve` uses), so they work whether or not a server is running;
+ * a running server sees their changes on its next request.
+ */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('portcullis')
+    .description('Portcullis: a private OCI registry that is a trust boundary')
+    .exitOverride()
+    .showHelpAfterError();
+  program.addCommand(serveCommand());
+  program.addCommand(userCommand());
+  program.addCommand(namespaceCommand());
+  program.addCommand(grantCommand());
+  program.addCommand(revokeCommand());
+  program.addCommand(bindingsCommand());
+  program.addCommand(configCommand());
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`portcullis: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+}

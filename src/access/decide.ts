@@ -1,0 +1,64 @@
+import { inNamespace } from '../oci/names.js';
+import { actionsOf, isRole, type Action } from './roles.js';
+
+/** A role binding as the decision sees it. */
+export interface Binding {
+  principal: string;
+  namespace: string;
+  role: string;
+}
+
+/** A resource scope from the token protocol: `repository:team/app:pull,push`. */
+export interface ResourceScope {
+  type: string;
+  name: string;
+  actions: string[];
+}
+
+/** What the decision needs to know about the caller, all loaded before it runs. */
+export interface Subject {
+  principal: string;
+  enabled: boolean;
+  bindings: readonly Binding[];
+}
+
+export interface Decision {
+  granted: string[];
+  /** One line per step, for logs and `explain`; never contains secrets. */
+  reasons: string[];
+}
+
+const REPOSITORY_ACTIONS: ReadonlySet<string> = new Set(['pull', 'push', 'delete', '*']);
+
+/**
+ * Decides which of the requested actions the subject may take on the resource: the
+ * intersection of what was asked and what its bindings grant. Pure and synchronous.
+ * Unknown resource types, unknown actions and unknown roles grant nothing.
+ */
+export function decide(subject: Subject, scope: ResourceScope): Decision {
+  if (!subject.enabled) return { granted: [], reasons: ['subject is disabled'] };
+  if (scope.type === 'registry' && scope.name === 'catalog') {
+    // Every signed-in principal may list the catalog; the listing itself is filtered.
+    const granted = scope.actions.filter((a) => a === '*');
+
+    return { granted, reasons: ['catalog listing is filtered per repository'] };
+  }
+  if (scope.type !== 'repository') return { granted: [], reasons: [`unknown resource type "${scope.type}"`] };
+
+  const allowed = new Set<string>();
+  const reasons: string[] = [];
+  for (const binding of subject.bindings) {
+    if (!isRole(binding.role) || !inNamespace(scope.name, binding.namespace)) continue;
+    for (const action of actionsOf(binding.role)) allowed.add(action);
+    reasons.push(`${binding.role} on namespace ${binding.namespace}`);
+  }
+  const granted = scope.actions.filter((a) => REPOSITORY_ACTIONS.has(a) && (allowed.has(a) || allowed.has('*')));
+  if (reasons.length === 0) reasons.push('no binding covers this repository');
+
+  return { granted: [...new Set(granted)], reasons };
+}
+
+/** True when every one of `required` is among `granted` (where `*` grants everything). */
+export function covers(granted: readonly string[], required: readonly Action[]): boolean {
+  return granted.includes('*') || required.every((a) => granted.includes(a));
+}

@@ -1,0 +1,125 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type Config } from './schema.js';
+
+/** Environment variables that override configuration keys, and how each value is read. */
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; key: string; type: 'string' | 'number' | 'list' | 'boolean' }> = [
+  { env: 'PORTCULLIS_LISTEN', key: 'listen', type: 'string' },
+  { env: 'PORTCULLIS_DATA_DIR', key: 'dataDir', type: 'string' },
+  { env: 'PORTCULLIS_DATABASE', key: 'database', type: 'string' },
+  { env: 'PORTCULLIS_BLOBS_PATH', key: 'blobs.path', type: 'string' },
+  { env: 'PORTCULLIS_AUTH_SERVICE', key: 'auth.service', type: 'string' },
+  { env: 'PORTCULLIS_AUTH_ISSUER', key: 'auth.issuer', type: 'string' },
+  { env: 'PORTCULLIS_AUTH_REALM', key: 'auth.realm', type: 'string' },
+  { env: 'PORTCULLIS_AUTH_TOKEN_TTL', key: 'auth.tokenTtl', type: 'number' },
+  { env: 'PORTCULLIS_TLS_CERT', key: 'tls.cert', type: 'string' },
+  { env: 'PORTCULLIS_TLS_KEY', key: 'tls.key', type: 'string' },
+  { env: 'PORTCULLIS_TRUSTED_PROXIES', key: 'trustedProxies', type: 'list' },
+  { env: 'PORTCULLIS_UPLOADS_EXPIRE_AFTER', key: 'uploads.expireAfter', type: 'number' },
+  { env: 'PORTCULLIS_LOG_LEVEL', key: 'log.level', type: 'string' },
+  { env: 'PORTCULLIS_METRICS_ENABLED', key: 'metrics.enabled', type: 'boolean' },
+];
+
+/** A configuration problem, with every offending key named; raised before the server listens. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values given on the command line; they win over the file and the environment. */
+  overrides?: Record<string, string | undefined>;
+}
+
+/** Reads the YAML file (if any), applies `PORTCULLIS_*` variables and flags, and validates. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const raw = options.file ? readYaml(options.file) : {};
+  const problems: string[] = [];
+  const env = options.env ?? process.env;
+
+  for (const { env: name, key, type } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const converted = convert(value, type);
+    if (converted === undefined) problems.push(`${name}: expected a ${type}, got "${value}"`);
+    else setPath(raw, key, converted);
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) setPath(raw, key, value);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+
+  return resolvePaths(result.data, options.file);
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([`${file}: the top level must be a mapping`]);
+  }
+
+  return parsed as Record<string, unknown>;
+}
+
+function convert(value: string, type: 'string' | 'number' | 'list' | 'boolean'): unknown {
+  if (type === 'string') return value;
+  if (type === 'list') return value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (type === 'boolean') {
+    if (/^(1|true|yes|on)$/i.test(value)) return true;
+    if (/^(0|false|no|off)$/i.test(value)) return false;
+
+    return undefined;
+  }
+  const n = Number(value);
+
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+/** Relative paths in a file are relative to that file; on the command line, to the cwd. */
+function resolvePaths(config: Config, file: string | undefined): Config {
+  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
+  const abs = (p: string) => path.resolve(base, p);
+  const dataDir = abs(config.dataDir);
+
+  return {
+    ...config,
+    dataDir,
+    blobs: { ...config.blobs, path: config.blobs.path ? abs(config.blobs.path) : path.join(dataDir, 'blobs') },
+    tls: config.tls ? { cert: abs(config.tls.cert), key: abs(config.tls.key) } : undefined,
+  };
+}

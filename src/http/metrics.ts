@@ -1,0 +1,44 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface HttpMetrics {
+  registry: Registry;
+  observe(method: string, route: string, status: number, seconds: number): void;
+}
+
+/** Prometheus metrics: request counts and durations by route (never by repository). */
+export function createMetrics(): HttpMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
+  const requests = new Counter({
+    name: 'portcullis_http_requests_total',
+    help: 'HTTP requests answered, by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'portcullis_http_request_duration_seconds',
+    help: 'Time to answer HTTP requests, by method and route',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observe(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      duration.observe({ method, route }, seconds);
+    },
+  };
+}
+
+/** A low-cardinality route label for a URL path. */
+export function routeLabel(path: string): string {
+  if (!path.startsWith('/v2')) return path.split('?')[0]!;
+  const bare = path.split('?')[0]!;
+  if (bare === '/v2/' || bare === '/v2') return '/v2/';
+  if (bare === '/v2/_catalog') return '/v2/_catalog';
+  const m = /\/(blobs\/uploads|blobs|manifests|tags\/list|referrers)(\/|$)/.exec(bare.slice(3));
+
+  return m ? `/v2/:name/${m[1]}` : '/v2/other';
+}

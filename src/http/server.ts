@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { errorEnvelope, isRegistryError, RegistryError } from '../errors/registry-error.js';
+import { FIELDS, loggableUrl } from '../log/fields.js';
+import { registerHealth } from './health.js';
+import { createMetrics, routeLabel } from './metrics.js';
+import { requestId } from './request-id.js';
+import type { Services } from './services.js';
+import { registerToken } from './token.js';
+import { registerV2 } from './v2/dispatch.js';
+
+/** Builds the HTTP server: routes, the one error renderer, request logging and metrics. */
+export function buildServer(services: Services, logger: Logger): FastifyInstance {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestId,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    routerOptions: { maxParamLength: 2048 },
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    keepAliveTimeout: 65_000,
+    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+  }) as unknown as FastifyInstance;
+  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+
+  // Bodies stay raw streams: blob chunks are piped to storage, small bodies read by handlers.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+    if (request.url.startsWith('/v2')) reply.header('Docker-Distribution-API-Version', 'registry/2.0');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const seconds = reply.elapsedTime / 1000;
+    metrics?.observe(request.method, routeLabel(request.url), reply.statusCode, seconds);
+    const level = reply.statusCode >= 500 ? 'error' : 'info';
+    request.log[level](
+      {
+        [FIELDS.method]: request.method,
+        [FIELDS.url]: loggableUrl(request.url),
+        [FIELDS.status]: reply.statusCode,
+        [FIELDS.durationMs]: Math.round(reply.elapsedTime * 100) / 100,
+        [FIELDS.remoteAddress]: request.ip,
+      },
+      'request completed',
+    );
+  });
+
+  app.setErrorHandler((err: FastifyError | RegistryError, request, reply) => {
+    const error = toRegistryError(err);
+    if (error.status >= 500) request.log.error({ err }, 'failed to handle request');
+    reply.headers(error.headers);
+    const envelope = errorEnvelope(error);
+    if (error.status >= 500) (envelope.errors[0] as Record<string, unknown>).detail = { requestId: request.id };
+    reply.code(error.status).header('Content-Type', 'application/json').send(JSON.stringify(envelope));
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).header('Content-Type', 'application/json').send(JSON.stringify(errorEnvelope(new RegistryError('NOT_FOUND'))));
+  });
+
+  registerHealth(app, services, metrics?.registry);
+  registerToken(app, services);
+  registerV2(app, services);
+
+  return app;
+}
+
+/** Maps anything thrown to a catalogue error; unknown errors become a bare 500. */
+function toRegistryError(err: unknown): RegistryError {
+  if (isRegistryError(err)) return err;
+  const e = err as Partial<FastifyError> & NodeJS.ErrnoException;
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
+    return new RegistryError('UNAVAILABLE', 'storage is full', { cause: err });
+  }
+  if (e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.message === 'aborted') {
+    return new RegistryError('BLOB_UPLOAD_INVALID', 'request body was interrupted', { cause: err });
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new RegistryError('BAD_REQUEST', 'malformed request', { cause: err });
+  }
+
+  return new RegistryError('UNKNOWN', 'internal error', { cause: err });
+}

@@ -1,0 +1,58 @@
+import { RegistryError } from '../../errors/registry-error.js';
+import { MANIFEST_TYPES, bareMediaType } from '../../oci/media-types.js';
+import { MAX_MANIFEST_BYTES, parseReference } from '../../registry/manifests.js';
+import { readBody, type V2Context } from './context.js';
+
+/** GET/HEAD /v2/<name>/manifests/<reference> (end-3). HEAD answers the same headers. */
+export async function getManifest(ctx: V2Context): Promise<void> {
+  const manifest = await ctx.services.manifests.get(ctx.name, parseReference(ctx.param));
+  if (!acceptable(ctx.request.headers.accept, manifest.mediaType)) {
+    // The stored bytes are never converted (that would change the digest).
+    throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${manifest.mediaType}, which the Accept header excludes`);
+  }
+  const { reply } = ctx;
+  reply
+    .header('Content-Type', manifest.mediaType)
+    .header('Content-Length', manifest.size)
+    .header('Docker-Content-Digest', manifest.digest)
+    .header('ETag', `"${manifest.digest}"`);
+  if (ctx.request.headers['if-none-match'] === `"${manifest.digest}"`) {
+    reply.code(304).send();
+    return;
+  }
+  reply.code(200).send(ctx.request.method === 'HEAD' ? undefined : manifest.content);
+}
+
+/** PUT /v2/<name>/manifests/<reference> (end-7). */
+export async function putManifest(ctx: V2Context): Promise<void> {
+  const reference = parseReference(ctx.param);
+  const body = await readBody(ctx.request, MAX_MANIFEST_BYTES, new RegistryError('MANIFEST_TOO_LARGE'));
+  const contentType = bareMediaType(ctx.request.headers['content-type']);
+  const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
+  const { reply } = ctx;
+  reply
+    .code(201)
+    .header('Location', `/v2/${ctx.name}/manifests/${result.digest}`)
+    .header('Docker-Content-Digest', result.digest)
+    .header('Content-Length', 0);
+  if (result.subject) reply.header('OCI-Subject', result.subject);
+  reply.send();
+}
+
+/** DELETE /v2/<name>/manifests/<reference> (end-9): a tag, or a manifest and its tags. */
+export async function deleteManifest(ctx: V2Context): Promise<void> {
+  await ctx.services.manifests.delete(ctx.name, parseReference(ctx.param), ctx.caller.principal);
+  ctx.reply.code(202).header('Content-Length', 0).send();
+}
+
+/**
+ * Whether the Accept header admits `mediaType`. Only a header that names at least one
+ * manifest type is taken as a restriction; wildcards and headers naming none admit anything.
+ */
+export function acceptable(accept: string | undefined, mediaType: string): boolean {
+  if (!accept) return true;
+  const types = accept.split(',').map((part) => bareMediaType(part));
+  if (types.some((t) => t === '*/*' || t === 'application/*' || t === mediaType)) return true;
+
+  return !types.some((t) => MANIFEST_TYPES.has(t));
+}

@@ -1,0 +1,41 @@
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { PrincipalStore } from '../storage/metadata/principals.js';
+
+/** A token-signing key, ready for use. */
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+  retiredAt: number | null;
+}
+
+export const TOKEN_ALGORITHM = 'ES256';
+
+/**
+ * Loads the token-signing keys, creating the first ES256 key when the store has none. The
+ * `kid` is the key's RFC 7638 thumbprint. Several nodes starting together agree on one key
+ * because the store keeps whichever was written first.
+ */
+export async function loadSigningKeys(principals: PrincipalStore): Promise<SigningKey[]> {
+  let records = await principals.signingKeys();
+  if (records.length === 0) {
+    const { privateKey, publicKey } = await generateKeyPair(TOKEN_ALGORITHM, { extractable: true });
+    const publicJwk = await exportJWK(publicKey);
+    const kid = await calculateJwkThumbprint(publicJwk);
+    records = await principals.addSigningKeyIfNone({
+      kid,
+      privateJwk: JSON.stringify(await exportJWK(privateKey)),
+      publicJwk: JSON.stringify({ ...publicJwk, kid, alg: TOKEN_ALGORITHM, use: 'sig' }),
+      createdAt: Date.now(),
+    });
+  }
+
+  return Promise.all(
+    records.map(async (r) => ({
+      kid: r.kid,
+      privateKey: (await importJWK(JSON.parse(r.privateJwk) as JWK, TOKEN_ALGORITHM)) as CryptoKey,
+      publicJwk: JSON.parse(r.publicJwk) as JWK,
+      retiredAt: r.retiredAt,
+    })),
+  );
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { ResourceScope } from '../access/decide.js';
+import { TOKEN_ALGORITHM, type SigningKey } from './keys.js';
+
+/** The claims of a registry token (PROTOCOLS.md §2.5) plus the user name for logs. */
+export interface TokenClaims {
+  sub: string;
+  name: string;
+  jti: string;
+  exp: number;
+  iat: number;
+  access: ResourceScope[];
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+  issuedAt: Date;
+}
+
+export interface TokenServiceOptions {
+  issuer: string;
+  service: string;
+  ttlSeconds: number;
+}
+
+/** Leeway for clock skew between nodes, as distribution allows. */
+const LEEWAY_SECONDS = 60;
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Issues and verifies ES256 registry tokens. Verified tokens are remembered until they expire
+ * so that the signature is checked once per token, not once per request; the subject is still
+ * re-checked on every request by the caller.
+ */
+export class TokenService {
+  private readonly jwks: ReturnType<typeof createLocalJWKSet>;
+  private readonly verified = new Map<string, TokenClaims>();
+
+  constructor(
+    private readonly keys: readonly SigningKey[],
+    private readonly options: TokenServiceOptions,
+  ) {
+    if (!keys.some((k) => k.retiredAt === null)) throw new TypeError('no active signing key');
+    this.jwks = createLocalJWKSet(this.publicKeys());
+  }
+
+  /** The JWKS document listing every key whose tokens may still be valid. */
+  publicKeys(): JSONWebKeySet {
+    return { keys: this.keys.map((k) => k.publicJwk) };
+  }
+
+  async issue(subject: { principal: string; name: string }, access: ResourceScope[]): Promise<IssuedToken> {
+    const key = this.keys.findLast((k) => k.retiredAt === null)!;
+    const issuedAt = new Date();
+    const iat = Math.floor(issuedAt.getTime() / 1000);
+    const token = await new SignJWT({ access, name: subject.name })
+      .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
+      .setIssuer(this.options.issuer)
+      .setSubject(subject.principal)
+      .setAudience(this.options.service)
+      .setIssuedAt(iat)
+      .setNotBefore(iat)
+      .setExpirationTime(iat + this.options.ttlSeconds)
+      .setJti(randomUUID())
+      .sign(key.privateKey);
+
+    return { token, expiresIn: this.options.ttlSeconds, issuedAt };
+  }
+
+  /** The token's claims, or undefined for anything malformed, forged, foreign or expired. */
+  async verify(token: string): Promise<TokenClaims | undefined> {
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.exp + LEEWAY_SECONDS > now) return cached;
+      this.verified.delete(token);
+    }
+    try {
+      const { payload } = await jwtVerify(token, this.jwks, {
+        algorithms: [TOKEN_ALGORITHM],
+        issuer: this.options.issuer,
+        audience: this.options.service,
+        clockTolerance: LEEWAY_SECONDS,
+        typ: 'JWT',
+        requiredClaims: ['sub', 'exp', 'jti', 'iat'],
+      });
+      const claims = toClaims(payload);
+      if (claims) this.remember(token, claims);
+
+      return claims;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private remember(token: string, claims: TokenClaims): void {
+    if (this.verified.size >= CACHE_LIMIT) {
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) this.verified.delete(oldest);
+    }
+    this.verified.set(token, claims);
+  }
+}
+
+function toClaims(payload: Record<string, unknown>): TokenClaims | undefined {
+  const access = payload.access;
+  if (!Array.isArray(access)) return undefined;
+  const scopes: ResourceScope[] = [];
+  for (const entry of access as unknown[]) {
+    const e = entry as Partial<ResourceScope> | null;
+    if (!e || typeof e.type !== 'string' || typeof e.name !== 'string' || !Array.isArray(e.actions)) return undefined;
+    scopes.push({ type: e.type, name: e.name, actions: e.actions.filter((a): a is string => typeof a === 'string') });
+  }
+
+  return {
+    sub: String(payload.sub),
+    name: typeof payload.name === 'string' ? payload.name : '',
+    jti: String(payload.jti),
+    exp: Number(payload.exp),
+    iat: Number(payload.iat),
+    access: scopes,
+  };
+}

@@ -1,0 +1,100 @@
+import { mkdir } from 'node:fs/promises';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { buildServer } from './http/server.js';
+import type { Services } from './http/services.js';
+import { Authenticator } from './identity/authenticate.js';
+import { bootstrapAdmin } from './identity/bootstrap.js';
+import { Directory } from './identity/directory.js';
+import { loadSigningKeys } from './identity/keys.js';
+import { TokenService } from './identity/tokens.js';
+import { BlobService } from './registry/blobs.js';
+import { ManifestService } from './registry/manifests.js';
+import { UploadService } from './registry/uploads.js';
+import { FilesystemBlobDriver } from './storage/blobs/filesystem.js';
+import { openMetadataStore } from './storage/metadata/index.js';
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+export interface Running {
+  app: FastifyInstance;
+  /** The address actually bound (useful with port 0). */
+  address: string;
+  close(): Promise<void>;
+}
+
+/** The composition root: builds stores, services and the server, then listens. */
+export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
+  refuseInsecureListen(config);
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openMetadataStore(config.database, config.dataDir);
+  try {
+    const driver = new FilesystemBlobDriver(config.blobs.path!);
+    await driver.init();
+    const boot = await bootstrapAdmin(store, config.dataDir, env.PORTCULLIS_ADMIN_PASSWORD);
+    if (boot?.generatedPassword) {
+      // Printed once, on the terminal only; the log line names the file, never the password.
+      process.stderr.write(`\nportcullis: created user "admin" with password ${boot.generatedPassword}\n`);
+      process.stderr.write(`portcullis: the password is also in ${boot.passwordFile} (mode 0600)\n\n`);
+      logger.info({ file: boot.passwordFile }, 'created the first admin');
+    }
+
+    const directory = new Directory(store);
+    const services: Services = {
+      config,
+      store,
+      driver,
+      blobs: new BlobService(store.content, driver),
+      uploads: new UploadService(store.content, driver, config.uploads.expireAfter * 1000),
+      manifests: new ManifestService(store.content),
+      tokens: new TokenService(await loadSigningKeys(store.principals), {
+        issuer: config.auth.issuer,
+        service: config.auth.service,
+        ttlSeconds: config.auth.tokenTtl,
+      }),
+      directory,
+      authenticator: new Authenticator(store, directory),
+    };
+    const app = buildServer(services, logger);
+    const sweep = () => services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));
+    await sweep();
+    const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+    timer.unref();
+
+    const { host, port } = splitListen(config.listen);
+    const address = await app.listen({ host, port });
+    logger.info({ address, database: store.engine }, 'listening');
+
+    return {
+      app,
+      address,
+      close: async () => {
+        clearInterval(timer);
+        await app.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export function splitListen(listen: string): { host: string; port: number } {
+  const colon = listen.lastIndexOf(':');
+
+  return { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) };
+}
+
+/** Plain HTTP is allowed on loopback, or behind a declared trusted proxy that terminates TLS. */
+function refuseInsecureListen(config: Config): void {
+  const { host } = splitListen(config.listen);
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (!loopback && !config.tls && config.trustedProxies.length === 0) {
+    throw new Error(
+      `refusing plain HTTP on ${config.listen}: configure tls.cert and tls.key, ` +
+        'or declare the TLS-terminating proxy in trustedProxies, or listen on a loopback address',
+    );
+  }
+}

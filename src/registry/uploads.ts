@@ -1,0 +1,205 @@
+import { randomUUID, type Hash } from 'node:crypto';
+import { RegistryError } from '../errors/registry-error.js';
+import { createDigester, parseDigest, type DigestAlgorithm } from '../oci/digest.js';
+import type { BlobDriver } from '../storage/blobs/driver.js';
+import type { ContentStore, UploadRecord } from '../storage/metadata/content.js';
+
+/** Where a chunk claims to sit in the upload (`Content-Range: start-end`, inclusive). */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface Chunk {
+  body: AsyncIterable<Uint8Array>;
+  range?: ChunkRange;
+  /** The declared `Content-Length`, when there was one. */
+  length?: number;
+}
+
+interface RunningHash {
+  algorithm: DigestAlgorithm;
+  hash: Hash;
+  length: number;
+}
+
+/**
+ * Blob upload sessions: chunks are appended in order, hashed as they stream, and the blob is
+ * committed only once its digest is verified. Sessions live in the metadata store and the
+ * blob driver, so they survive a restart; the running hash lives in memory and is rebuilt
+ * from the stored bytes when it is missing.
+ */
+export class UploadService {
+  private readonly hashes = new Map<string, RunningHash>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly content: ContentStore,
+    private readonly driver: BlobDriver,
+    private readonly expireAfterMs: number,
+  ) {}
+
+  async start(repository: string, owner: string, algorithm: DigestAlgorithm | null): Promise<UploadRecord> {
+    const id = randomUUID();
+    await this.content.createUpload({ id, repository, owner, algorithm });
+
+    return (await this.content.upload(id))!;
+  }
+
+  /** The session, if it exists, belongs to this repository and caller, and has not expired. */
+  async get(repository: string, id: string, owner: string): Promise<UploadRecord> {
+    const upload = /^[0-9a-f-]{36}$/.test(id) ? await this.content.upload(id) : undefined;
+    if (!upload || upload.repository !== repository || upload.owner !== owner) {
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN');
+    }
+    if (upload.updatedAt < Date.now() - this.expireAfterMs) {
+      await this.drop(id);
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'upload session expired');
+    }
+
+    return upload;
+  }
+
+  /** Appends one chunk (PATCH). Chunks must arrive in order; anything else is a 416. */
+  async append(repository: string, id: string, owner: string, chunk: Chunk): Promise<UploadRecord> {
+    return this.exclusive(id, async () => {
+      const upload = await this.get(repository, id, owner);
+      await this.write(upload, chunk);
+
+      return (await this.content.upload(id))!;
+    });
+  }
+
+  /** Closes the session (PUT): appends an optional last chunk, verifies, commits and links. */
+  async complete(repository: string, id: string, owner: string, digest: string, chunk?: Chunk): Promise<number> {
+    const expected = parseDigest(digest);
+
+    return this.exclusive(id, async () => {
+      const upload = await this.get(repository, id, owner);
+      const length = chunk ? await this.write(upload, chunk) : upload.length;
+      const actual = await this.digestOf(id, length, expected.algorithm);
+      if (actual !== expected.digest) {
+        await this.drop(id);
+        throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+          detail: { digest: expected.digest },
+        });
+      }
+      await this.driver.commit(id, expected.digest);
+      await this.content.linkBlob(repository, expected.digest, length);
+      await this.content.deleteUpload(id);
+      this.hashes.delete(id);
+
+      return length;
+    });
+  }
+
+  async cancel(repository: string, id: string, owner: string): Promise<void> {
+    await this.exclusive(id, async () => {
+      await this.get(repository, id, owner);
+      await this.drop(id);
+    });
+  }
+
+  /** Removes sessions idle for longer than the expiry, and stray upload files. */
+  async sweep(): Promise<number> {
+    const idle = await this.content.idleUploads(Date.now() - this.expireAfterMs);
+    for (const id of idle) await this.drop(id);
+    const live = await this.content.uploadIds();
+    for (const file of await this.driver.listUploads()) {
+      if (/^[0-9a-f-]{36}$/.test(file) && !live.has(file)) await this.driver.abort(file);
+    }
+
+    return idle.length;
+  }
+
+  private async write(upload: UploadRecord, chunk: Chunk): Promise<number> {
+    const { range, length } = chunk;
+    if (range) {
+      if (range.start !== upload.length || range.end < range.start) {
+        throw new RegistryError('RANGE_INVALID', `chunk must start at offset ${upload.length}`, {
+          headers: rangeHeader(upload.length),
+        });
+      }
+      if (length !== undefined && length !== range.end - range.start + 1) {
+        throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range');
+      }
+    }
+    const expected = range ? range.end - range.start + 1 : length;
+    const running = this.running(upload);
+    let received = 0;
+    const tapped = async function* (source: AsyncIterable<Uint8Array>) {
+      for await (const piece of source) {
+        received += piece.byteLength;
+        if (expected !== undefined && received > expected) {
+          throw new RegistryError('SIZE_INVALID', 'body is longer than declared');
+        }
+        running?.hash.update(piece);
+        yield piece;
+      }
+    };
+    let newLength: number;
+    try {
+      newLength = await this.driver.append(upload.id, upload.length, tapped(chunk.body));
+    } catch (err) {
+      // The running hash saw bytes that were not kept; rebuild it from disk next time.
+      this.hashes.delete(upload.id);
+      throw err;
+    }
+    if (expected !== undefined && received !== expected) {
+      this.hashes.delete(upload.id);
+      throw new RegistryError('SIZE_INVALID', `expected ${expected} bytes, received ${received}`);
+    }
+    if (running) running.length = newLength;
+    await this.content.setUploadLength(upload.id, newLength);
+
+    return newLength;
+  }
+
+  /** The in-memory hash when it matches the stored length; a fresh one for an empty upload. */
+  private running(upload: UploadRecord): RunningHash | undefined {
+    const algorithm = (upload.algorithm ?? 'sha256') as DigestAlgorithm;
+    const current = this.hashes.get(upload.id);
+    if (current && current.length === upload.length && current.algorithm === algorithm) return current;
+    this.hashes.delete(upload.id);
+    if (upload.length !== 0) return undefined;
+    const fresh = { algorithm, hash: createDigester(algorithm), length: 0 };
+    this.hashes.set(upload.id, fresh);
+
+    return fresh;
+  }
+
+  private async digestOf(id: string, length: number, algorithm: DigestAlgorithm): Promise<string> {
+    const running = this.hashes.get(id);
+    this.hashes.delete(id);
+    if (running && running.length === length && running.algorithm === algorithm) {
+      return `${algorithm}:${running.hash.digest('hex')}`;
+    }
+    const hash = createDigester(algorithm);
+    for await (const piece of this.driver.readUpload(id, length)) hash.update(piece as Buffer);
+
+    return `${algorithm}:${hash.digest('hex')}`;
+  }
+
+  private async drop(id: string): Promise<void> {
+    this.hashes.delete(id);
+    await this.driver.abort(id);
+    await this.content.deleteUpload(id);
+  }
+
+  /** Runs `work` after any earlier work on the same session has finished. */
+  private async exclusive<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(id) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(work);
+    this.locks.set(id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(id) === next) this.locks.delete(id);
+    }
+  }
+}
+
+/** The `Range` header describing what an upload holds: `0-<last byte>` (`0-0` when empty). */
+export function rangeHeader(length: number): Record<string, string> {
+  return { Range: `0-${Math.max(length - 1, 0)}` };
+}

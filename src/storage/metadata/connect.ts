@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { migrationProvider, type ColumnTypes } from './migrations.js';
+import type { Database } from './tables.js';
+
+/** Tells whether access-relevant data may have changed since the last call, cheaply. */
+export interface ChangeFeed {
+  /** An opaque value that differs whenever another process or node committed a change. */
+  generation(): string;
+  /** Records that this process changed access-relevant data itself. */
+  touch(): void;
+  close(): Promise<void>;
+}
+
+export interface Connection {
+  db: Kysely<Database>;
+  engine: 'sqlite' | 'postgres';
+  changes: ChangeFeed;
+  /** Publishes a change to other processes and nodes (a no-op where the engine sees it). */
+  notify(db: Kysely<Database>): Promise<void>;
+  close(): Promise<void>;
+}
+
+const CHANNEL = 'portcullis_changes';
+
+// pg returns int8 as strings; every bigint we store is a time or a size well within 2^53.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/** Opens the metadata store named by `database` ("sqlite" or a postgres:// URL) and migrates it. */
+export async function connect(database: string, dataDir: string): Promise<Connection> {
+  const connection = database === 'sqlite' ? openSqlite(dataDir) : await openPostgres(database);
+  const types: ColumnTypes =
+    connection.engine === 'sqlite'
+      ? { bigint: 'integer', bytes: sql`blob` }
+      : { bigint: 'bigint', bytes: sql`bytea` };
+  const migrator = new Migrator({ db: connection.db, provider: migrationProvider(types) });
+  const { error } = await migrator.migrateToLatest();
+  if (error) {
+    await connection.close();
+    throw new Error('failed to migrate the metadata store', { cause: error });
+  }
+
+  return connection;
+}
+
+function openSqlite(dataDir: string): Connection {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const raw = new SQLite(path.join(dataDir, 'portcullis.db'));
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('synchronous = FULL');
+  raw.pragma('busy_timeout = 5000');
+  raw.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const version = raw.prepare('PRAGMA data_version').pluck();
+  let local = 0;
+  const changes: ChangeFeed = {
+    // data_version moves when another connection (the CLI, another process) commits.
+    generation: () => `${local}:${String(version.get())}`,
+    touch: () => void local++,
+    close: async () => {},
+  };
+
+  return {
+    db,
+    engine: 'sqlite',
+    changes,
+    notify: async () => changes.touch(),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPostgres(url: string): Promise<Connection> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const listener = new pg.Client({ connectionString: url });
+  let local = 0;
+  let lost = false;
+  listener.on('notification', () => void local++);
+  // Without the feed, change detection would be silently stale: count every loss as a change.
+  listener.on('error', () => {
+    lost = true;
+    local++;
+  });
+  await listener.connect();
+  await listener.query(`LISTEN ${CHANNEL}`);
+  const changes: ChangeFeed = {
+    generation: () => (lost ? `lost:${Date.now()}` : String(local)),
+    touch: () => void local++,
+    close: () => listener.end().catch(() => {}),
+  };
+
+  return {
+    db,
+    engine: 'postgres',
+    changes,
+    notify: async (tx) => {
+      changes.touch();
+      await sql`SELECT pg_notify(${CHANNEL}, '')`.execute(tx);
+    },
+    close: async () => {
+      await changes.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { connect, type Connection } from './connect.js';
+import { ContentStore } from './content.js';
+import { PrincipalStore } from './principals.js';
+
+/** The metadata store: one interface over SQLite and PostgreSQL. */
+export interface MetadataStore {
+  engine: Connection['engine'];
+  content: ContentStore;
+  principals: PrincipalStore;
+  changes: Connection['changes'];
+  /** Throws when the database cannot answer (used by readiness checks). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openMetadataStore(database: string, dataDir: string): Promise<MetadataStore> {
+  const conn = await connect(database, dataDir);
+
+  return {
+    engine: conn.engine,
+    content: new ContentStore(conn),
+    principals: new PrincipalStore(conn),
+    changes: conn.changes,
+    ping: async () => {
+      await conn.db.selectFrom('changes').select('id').limit(1).execute();
+    },
+    close: () => conn.close(),
+  };
+}
+
+export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
+export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';

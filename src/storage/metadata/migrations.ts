@@ -1,0 +1,148 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
+
+/** The column types that differ between the two engines. */
+export interface ColumnTypes {
+  bigint: 'integer' | 'bigint';
+  bytes: ReturnType<typeof sql>;
+}
+
+/** Migrations in order; each name sorts after the one before it. Never edit a shipped one. */
+function migrations(types: ColumnTypes): Record<string, Migration> {
+  return {
+    '0001-core': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('password_hash', 'text', (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('namespaces')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('environment', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('bindings')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('principal', 'text', (c) => c.notNull())
+          .addColumn('namespace', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addUniqueConstraint('bindings_principal_namespace', ['principal', 'namespace'])
+          .execute();
+        await db.schema
+          .createTable('refresh_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('private_jwk', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('retired_at', bigint)
+          .execute();
+        await db.schema
+          .createTable('repositories')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('blobs')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('repository_blobs')
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('repository_blobs_pk', ['repository', 'digest'])
+          .execute();
+        await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+        await db.schema
+          .createTable('manifests')
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('media_type', 'text', (c) => c.notNull())
+          .addColumn('artifact_type', 'text')
+          .addColumn('subject', 'text')
+          .addColumn('annotations', 'text')
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('content', types.bytes, (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifests_pk', ['repository', 'digest'])
+          .execute();
+        await db.schema
+          .createIndex('manifests_subject')
+          .on('manifests')
+          .columns(['repository', 'subject'])
+          .execute();
+        await db.schema
+          .createTable('manifest_references')
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('parent', 'text', (c) => c.notNull())
+          .addColumn('child', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('manifest_references_pk', ['repository', 'parent', 'child'])
+          .execute();
+        await db.schema
+          .createIndex('manifest_references_child')
+          .on('manifest_references')
+          .columns(['repository', 'child'])
+          .execute();
+        await db.schema
+          .createTable('tags')
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .addPrimaryKeyConstraint('tags_pk', ['repository', 'name'])
+          .execute();
+        await db.schema.createIndex('tags_digest').on('tags').columns(['repository', 'digest']).execute();
+        await db.schema
+          .createTable('tag_history')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addColumn('digest', 'text')
+          .addColumn('previous', 'text')
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('tag_history_tag')
+          .on('tag_history')
+          .columns(['repository', 'tag', 'at'])
+          .execute();
+        await db.schema
+          .createTable('uploads')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('repository', 'text', (c) => c.notNull())
+          .addColumn('owner', 'text', (c) => c.notNull())
+          .addColumn('length', bigint, (c) => c.notNull())
+          .addColumn('algorithm', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('changes')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(types: ColumnTypes): MigrationProvider {
+  return { getMigrations: async () => migrations(types) };
+}

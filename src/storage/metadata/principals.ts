@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import type { Connection } from './connect.js';
+
+export interface UserRecord {
+  id: string;
+  name: string;
+  passwordHash: string;
+  disabled: boolean;
+  createdAt: number;
+}
+
+export interface NamespaceRecord {
+  name: string;
+  environment: string | null;
+  createdAt: number;
+}
+
+export interface BindingRecord {
+  principal: string;
+  namespace: string;
+  role: string;
+  createdAt: number;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+/** Users, namespaces, role bindings, refresh tokens and token-signing keys. */
+export class PrincipalStore {
+  constructor(private readonly conn: Connection) {}
+
+  async createUser(name: string, passwordHash: string): Promise<UserRecord> {
+    const row = { id: randomUUID(), name, password_hash: passwordHash, disabled: 0, created_at: Date.now() };
+    await this.changing(async (db) => {
+      await db.insertInto('users').values(row).execute();
+    });
+
+    return toUser(row);
+  }
+
+  async userByName(name: string): Promise<UserRecord | undefined> {
+    const row = await this.conn.db.selectFrom('users').selectAll().where('name', '=', name).executeTakeFirst();
+
+    return row && toUser(row);
+  }
+
+  async userById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.conn.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+    return row && toUser(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const rows = await this.conn.db.selectFrom('users').selectAll().orderBy('name').execute();
+
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.conn.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+
+    return Number(row.n);
+  }
+
+  /** Returns false when no such user exists. */
+  async setDisabled(name: string, disabled: boolean): Promise<boolean> {
+    return this.changing(async (db) => {
+      const result = await db
+        .updateTable('users')
+        .set({ disabled: disabled ? 1 : 0 })
+        .where('name', '=', name)
+        .executeTakeFirst();
+
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  /** Returns false when no such user exists. */
+  async setPassword(name: string, passwordHash: string): Promise<boolean> {
+    return this.changing(async (db) => {
+      const result = await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash })
+        .where('name', '=', name)
+        .executeTakeFirst();
+
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  async createNamespace(name: string, environment: string | null): Promise<boolean> {
+    return this.changing(async (db) => {
+      const result = await db
+        .insertInto('namespaces')
+        .values({ name, environment, created_at: Date.now() })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .executeTakeFirst();
+
+      return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+    });
+  }
+
+  async listNamespaces(): Promise<NamespaceRecord[]> {
+    const rows = await this.conn.db.selectFrom('namespaces').selectAll().orderBy('name').execute();
+
+    return rows.map((r) => ({ name: r.name, environment: r.environment, createdAt: r.created_at }));
+  }
+
+  /** Binds `principal` to `role` on `namespace`, replacing any role it had there. */
+  async grant(principal: string, namespace: string, role: string): Promise<void> {
+    await this.changing(async (db) => {
+      await db
+        .insertInto('bindings')
+        .values({ id: randomUUID(), principal, namespace, role, created_at: Date.now() })
+        .onConflict((oc) => oc.columns(['principal', 'namespace']).doUpdateSet({ role }))
+        .execute();
+    });
+  }
+
+  /** Removes the binding; with `role`, only when it is that role. Returns whether one went. */
+  async revoke(principal: string, namespace: string, role?: string): Promise<boolean> {
+    return this.changing(async (db) => {
+      let query = db
+        .deleteFrom('bindings')
+        .where('principal', '=', principal)
+        .where('namespace', '=', namespace);
+      if (role) query = query.where('role', '=', role);
+      const result = await query.executeTakeFirst();
+
+      return result.numDeletedRows > 0n;
+    });
+  }
+
+  async listBindings(): Promise<BindingRecord[]> {
+    const rows = await this.conn.db.selectFrom('bindings').selectAll().orderBy('namespace').execute();
+
+    return rows.map((r) => ({ principal: r.principal, namespace: r.namespace, role: r.role, createdAt: r.created_at }));
+  }
+
+  async saveRefreshToken(tokenHash: string, userId: string, expiresAt: number): Promise<void> {
+    await this.conn.db
+      .insertInto('refresh_tokens')
+      .values({ token_hash: tokenHash, user_id: userId, created_at: Date.now(), expires_at: expiresAt })
+      .execute();
+  }
+
+  async refreshTokenUser(tokenHash: string, now: number): Promise<string | undefined> {
+    const row = await this.conn.db
+      .selectFrom('refresh_tokens')
+      .select('user_id')
+      .where('token_hash', '=', tokenHash)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+
+    return row?.user_id;
+  }
+
+  async signingKeys(): Promise<SigningKeyRecord[]> {
+    const rows = await this.conn.db.selectFrom('signing_keys').selectAll().orderBy('created_at').execute();
+
+    return rows.map((r) => ({
+      kid: r.kid,
+      privateJwk: r.private_jwk,
+      publicJwk: r.public_jwk,
+      createdAt: r.created_at,
+      retiredAt: r.retired_at,
+    }));
+  }
+
+  /** Stores a key unless one exists already; returns the keys as stored (first writer wins). */
+  async addSigningKeyIfNone(key: Omit<SigningKeyRecord, 'retiredAt'>): Promise<SigningKeyRecord[]> {
+    await this.conn.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('signing_keys').select('kid').executeTakeFirst();
+      if (existing) return;
+      await tx
+        .insertInto('signing_keys')
+        .values({
+          kid: key.kid,
+          private_jwk: key.privateJwk,
+          public_jwk: key.publicJwk,
+          created_at: key.createdAt,
+          retired_at: null,
+        })
+        .execute();
+    });
+
+    return this.signingKeys();
+  }
+
+  private async changing<T>(work: (db: Connection['db']) => Promise<T>): Promise<T> {
+    return this.conn.db.transaction().execute(async (tx) => {
+      const result = await work(tx);
+      await this.conn.notify(tx);
+
+      return result;
+    });
+  }
+}
+
+function toUser(row: { id: string; name: string; password_hash: string; disabled: number; created_at: number }): UserRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    passwordHash: row.password_hash,
+    disabled: row.disabled !== 0,
+    createdAt: row.created_at,
+  };
+}

@@ -1,0 +1,55 @@
+/** Row shapes of the metadata store. Times are milliseconds since the epoch. */
+export interface Database {
+  users: { id: string; name: string; password_hash: string; disabled: number; created_at: number };
+  namespaces: { name: string; environment: string | null; created_at: number };
+  bindings: {
+    id: string;
+    principal: string;
+    namespace: string;
+    role: string;
+    created_at: number;
+  };
+  refresh_tokens: { token_hash: string; user_id: string; created_at: number; expires_at: number };
+  signing_keys: {
+    kid: string;
+    private_jwk: string;
+    public_jwk: string;
+    created_at: number;
+    retired_at: number | null;
+  };
+  repositories: { name: string; created_at: number };
+  blobs: { digest: string; size: number; created_at: number };
+  repository_blobs: { repository: string; digest: string; created_at: number };
+  manifests: {
+    repository: string;
+    digest: string;
+    media_type: string;
+    artifact_type: string | null;
+    subject: string | null;
+    annotations: string | null;
+    size: number;
+    content: Buffer;
+    created_at: number;
+  };
+  manifest_references: { repository: string; parent: string; child: string };
+  tags: { repository: string; name: string; digest: string; updated_at: number };
+  tag_history: {
+    id: string;
+    repository: string;
+    tag: string;
+    digest: string | null;
+    previous: string | null;
+    actor: string;
+    at: number;
+  };
+  uploads: {
+    id: string;
+    repository: string;
+    owner: string;
+    length: number;
+    algorithm: string | null;
+    created_at: number;
+    updated_at: number;
+  };
+  changes: { id: string; at: number };
+}
