@@ -1,9 +1,12 @@
 import { z } from 'zod';
 
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:5000')
-  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+const hostPort = z.string().superRefine((value, ctx) => {
+  const match = HOST_PORT.exec(value);
+  if (!match) ctx.addIssue({ code: 'custom', message: 'expected HOST:PORT, e.g. 127.0.0.1:5000' });
+  else if (Number(match[2]) > 65535) ctx.addIssue({ code: 'custom', message: 'port must be at most 65535' });
+});
 
 const seconds = z.number().int().positive();
 

@@ -1,0 +1,72 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './load.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-config-'));
+function file(name: string, text: string): string {
+  const p = path.join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+function problems(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('gives a working embedded default with no file and no environment', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.listen).toBe('127.0.0.1:5000');
+    expect(config.database).toBe('sqlite');
+    expect(config.dataDir).toBe(path.resolve('data'));
+    expect(config.blobs.path).toBe(path.resolve('data', 'blobs'));
+    expect(config.auth.tokenTtl).toBe(300);
+  });
+
+  it('reads YAML and resolves relative paths against the file', () => {
+    const config = loadConfig({ file: file('a.yaml', 'dataDir: ./d\nauth:\n  service: reg.example\n'), env: {} });
+    expect(config.dataDir).toBe(path.join(dir, 'd'));
+    expect(config.auth.service).toBe('reg.example');
+  });
+
+  it('lets PORTCULLIS_* variables override the file, and flags override both', () => {
+    const config = loadConfig({
+      file: file('b.yaml', 'listen: 127.0.0.1:6000\n'),
+      env: { PORTCULLIS_LISTEN: '127.0.0.1:7000', PORTCULLIS_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2', PORTCULLIS_METRICS_ENABLED: 'false' },
+    });
+    expect(config.listen).toBe('127.0.0.1:7000');
+    expect(config.trustedProxies).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(config.metrics.enabled).toBe(false);
+    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '127.0.0.1:7000' }, overrides: { listen: '127.0.0.1:8000' } }).listen).toBe(
+      '127.0.0.1:8000',
+    );
+  });
+
+  it('names every bad key precisely', () => {
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: 'nowhere' } }))).toEqual([
+      'listen: expected HOST:PORT, e.g. 127.0.0.1:5000',
+    ]);
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_AUTH_TOKEN_TTL: 'soon' } }))).toEqual([
+      'PORTCULLIS_AUTH_TOKEN_TTL: expected a number, got "soon"',
+    ]);
+    expect(problems(() => loadConfig({ file: file('c.yaml', 'auth:\n  tokenTtl: 99999\nbogus: 1\n'), env: {} }))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^auth\.tokenTtl: /), expect.stringMatching(/bogus/)]),
+    );
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_DATABASE: 'mysql://x' } }))).toEqual([
+      'database: expected "sqlite" or a postgres:// URL',
+    ]);
+  });
+
+  it('refuses unreadable and non-mapping files', () => {
+    expect(problems(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }))[0]).toMatch(/cannot read \(ENOENT\)/);
+    expect(problems(() => loadConfig({ file: file('d.yaml', '- a\n- b\n'), env: {} }))[0]).toMatch(/top level must be a mapping/);
+    expect(problems(() => loadConfig({ file: file('e.yaml', 'a: [\n'), env: {} }))[0]).toMatch(/not valid YAML/);
+  });
+});
