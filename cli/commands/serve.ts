@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createLogger } from '../../src/log/fields.js';
+import { createLogger, flushLogs } from '../../src/log/fields.js';
 import { startServer } from '../../src/main.js';
 import { configFrom, print, withStoreOptions, type StoreOptions } from '../context.js';
 
@@ -18,9 +18,14 @@ export function serveCommand(): Command {
         stopping = true;
         logger.info({ signal }, 'shutting down');
         running.close().then(
-          () => process.exit(0),
+          () => {
+            logger.info('stopped');
+            flushLogs();
+            process.exit(0);
+          },
           (err: unknown) => {
             logger.error({ err }, 'failed to shut down cleanly');
+            flushLogs();
             process.exit(1);
           },
         );

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { covers, decide, type ResourceScope } from '../access/decide.js';
+import { covers, decide, type ResourceScope, type Subject } from '../access/decide.js';
 import type { Action } from '../access/roles.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { AuthChallenge, type ChallengeError } from '../identity/challenge.js';
@@ -11,6 +11,8 @@ export interface Caller {
   principal: string;
   name: string;
   claims: TokenClaims;
+  /** The subject as of this request: enabled, with its current bindings. */
+  subject: Subject;
 }
 
 /** The token endpoint's address as this request sees the registry. */
@@ -34,7 +36,7 @@ export async function authenticate(request: FastifyRequest, services: Services, 
   const subject = await services.directory.subject(claims.sub);
   if (!subject.enabled) throw challenge(request, services, scopes, 'invalid_token');
 
-  return { principal: claims.sub, name: claims.name, claims };
+  return { principal: claims.sub, name: claims.name, claims, subject };
 }
 
 /**
@@ -51,27 +53,12 @@ export async function authorize(
 ): Promise<void> {
   const scope = { type: 'repository', name: repository, actions: [...actions] };
   if (!tokenCovers(caller.claims, repository, actions)) throw challenge(request, services, [scope], 'insufficient_scope');
-  const live = decide(await services.directory.subject(caller.principal), scope);
-  if (!covers(live.granted, actions)) throw new RegistryError('DENIED');
-}
-
-/** True when the caller may pull `repository` right now (token and current bindings). */
-export async function mayPull(services: Services, caller: Caller, repository: string): Promise<boolean> {
-  if (!tokenCovers(caller.claims, repository, ['pull'])) return false;
-  const live = decide(await services.directory.subject(caller.principal), {
-    type: 'repository',
-    name: repository,
-    actions: ['pull'],
-  });
-
-  return live.granted.includes('pull');
+  if (!covers(decide(caller.subject, scope).granted, actions)) throw new RegistryError('DENIED');
 }
 
 /** True when the caller's current bindings let it pull `repository` (the token is not asked). */
-export async function bindingsAllowPull(services: Services, caller: Caller, repository: string): Promise<boolean> {
-  const subject = await services.directory.subject(caller.principal);
-
-  return decide(subject, { type: 'repository', name: repository, actions: ['pull'] }).granted.includes('pull');
+export function bindingsAllowPull(caller: Caller, repository: string): boolean {
+  return decide(caller.subject, { type: 'repository', name: repository, actions: ['pull'] }).granted.includes('pull');
 }
 
 function tokenCovers(claims: TokenClaims, repository: string, actions: readonly Action[]): boolean {

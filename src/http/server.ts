@@ -10,6 +10,13 @@ import type { Services } from './services.js';
 import { registerToken } from './token.js';
 import { registerV2 } from './v2/dispatch.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fields for the request's completion log line, set once the caller is known. */
+    logFields: { repo?: string; user?: string } | null;
+  }
+}
+
 /** Builds the HTTP server: routes, the one error renderer, request logging and metrics. */
 export function buildServer(services: Services, logger: Logger): FastifyInstance {
   const { config } = services;
@@ -30,6 +37,7 @@ export function buildServer(services: Services, logger: Logger): FastifyInstance
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
+  app.decorateRequest('logFields', null);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
     if (request.url.startsWith('/v2')) reply.header('Docker-Distribution-API-Version', 'registry/2.0');
@@ -45,6 +53,7 @@ export function buildServer(services: Services, logger: Logger): FastifyInstance
         [FIELDS.status]: reply.statusCode,
         [FIELDS.durationMs]: Math.round(reply.elapsedTime * 100) / 100,
         [FIELDS.remoteAddress]: request.ip,
+        ...request.logFields,
       },
       'request completed',
     );

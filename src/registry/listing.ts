@@ -24,9 +24,9 @@ export function pageSize(raw: string | undefined, fallback: number, max: number,
 
 /** Tag names, byte-ordered, with `n`/`last` paging (PROTOCOLS.md §1.8). */
 export async function listTags(content: ContentStore, repository: string, n: number, last?: string): Promise<Page<string>> {
-  if (!(await content.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN');
-  if (n === 0) return { items: [] };
-  const rows = await content.listTags(repository, last, n + 1);
+  const rows = n === 0 ? [] : await content.listTags(repository, last, n + 1);
+  // An empty page needs a second look: an unknown repository is an error, an empty one is not.
+  if (rows.length === 0 && !(await content.repositoryExists(repository))) throw new RegistryError('NAME_UNKNOWN');
   const items = rows.slice(0, n);
 
   return rows.length > n ? { items, next: items.at(-1) } : { items };

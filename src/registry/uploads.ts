@@ -77,6 +77,8 @@ export class UploadService {
     return this.exclusive(id, async () => {
       const upload = await this.get(repository, id, owner);
       const length = chunk ? await this.write(upload, chunk) : upload.length;
+      // A session that never received a byte has no upload file yet; the empty blob needs one.
+      if (length === 0) await this.driver.append(id, 0, noBytes());
       const actual = await this.digestOf(id, length, expected.algorithm);
       if (actual !== expected.digest) {
         await this.drop(id);
@@ -198,6 +200,8 @@ export class UploadService {
     }
   }
 }
+
+async function* noBytes(): AsyncIterable<Uint8Array> {}
 
 /** The `Range` header describing what an upload holds: `0-<last byte>` (`0-0` when empty). */
 export function rangeHeader(length: number): Record<string, string> {

@@ -33,7 +33,7 @@ export async function getCatalog(services: Services, caller: Caller, query: URLS
   const max = services.config.catalog.maxEntries;
   const n = pageSize(query.get('n') ?? undefined, Math.min(DEFAULT_CATALOG_PAGE, max), max, false);
   const last = lastParam(query);
-  const visible = (repository: string) => bindingsAllowPull(services, caller, repository);
+  const visible = async (repository: string) => bindingsAllowPull(caller, repository);
   const page = await listCatalog(services.store.content, visible, n, last);
   if (page.next !== undefined) reply.header('Link', nextLink('/v2/_catalog', n, page.next));
   reply.code(200).send({ repositories: page.items });

@@ -76,7 +76,7 @@ async function tryMount(ctx: V2Context, digest: string, from: string | null): Pr
   else candidates = (await services.blobs.holders(digest, MOUNT_CANDIDATES)).filter((r) => r !== name);
   const readable: string[] = [];
   for (const repository of candidates) {
-    if (await bindingsAllowPull(services, caller, repository)) readable.push(repository);
+    if (bindingsAllowPull(caller, repository)) readable.push(repository);
   }
   const size = await services.blobs.mount(name, digest, readable);
   if (size === undefined) return false;

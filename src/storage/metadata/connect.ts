@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import { migrationProvider, type ColumnTypes } from './migrations.js';
 import type { Database } from './tables.js';
@@ -53,7 +53,7 @@ function openSqlite(dataDir: string): Connection {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(raw) }) });
   const version = raw.prepare('PRAGMA data_version').pluck();
   let local = 0;
   const changes: ChangeFeed = {
@@ -69,6 +69,25 @@ function openSqlite(dataDir: string): Connection {
     changes,
     notify: async () => changes.touch(),
     close: () => db.destroy(),
+  };
+}
+
+/** Kysely prepares every query afresh; keeping prepared statements saves most of a lookup. */
+function reusingStatements(raw: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+
+  return {
+    close: () => raw.close(),
+    prepare(text: string) {
+      let statement = statements.get(text);
+      if (!statement) {
+        if (statements.size >= 1000) statements.clear();
+        statement = raw.prepare(text);
+        statements.set(text, statement);
+      }
+
+      return statement;
+    },
   };
 }
 
