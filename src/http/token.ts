@@ -81,7 +81,9 @@ async function respond(
 
 async function basicCredentials(request: FastifyRequest, services: Services): Promise<Authenticated> {
   const header = request.headers.authorization;
-  if (!header || !/^basic /i.test(header)) throw unauthorized();
+  if (!header || !/^basic /i.test(header)) {
+    throw unauthorized('authentication required: this registry serves no anonymous requests');
+  }
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw unauthorized();
@@ -98,8 +100,8 @@ function checkService(service: string | null, services: Services): void {
 }
 
 /** Wrong user, wrong password and disabled account all get this same answer. */
-function unauthorized(): RegistryError {
-  return new RegistryError('UNAUTHORIZED', 'invalid credentials', {
+function unauthorized(message = 'invalid credentials'): RegistryError {
+  return new RegistryError('UNAUTHORIZED', message, {
     headers: { 'WWW-Authenticate': 'Basic realm="portcullis", charset="UTF-8"' },
   });
 }
