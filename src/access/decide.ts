@@ -1,4 +1,4 @@
-import { inNamespace } from '../oci/names.js';
+import { inNamespace, isRepositoryName } from '../oci/names.js';
 import { actionsOf, isRole, type Action } from './roles.js';
 
 /** A role binding as the decision sees it. */
@@ -33,7 +33,8 @@ const REPOSITORY_ACTIONS: ReadonlySet<string> = new Set(['pull', 'push', 'delete
 /**
  * Decides which of the requested actions the subject may take on the resource: the
  * intersection of what was asked and what its bindings grant. Pure and synchronous.
- * Unknown resource types, unknown actions and unknown roles grant nothing.
+ * Unknown resource types, invalid repository names, unknown actions and unknown roles grant
+ * nothing.
  */
 export function decide(subject: Subject, scope: ResourceScope): Decision {
   if (!subject.enabled) return { granted: [], reasons: ['subject is disabled'] };
@@ -44,6 +45,10 @@ export function decide(subject: Subject, scope: ResourceScope): Decision {
     return { granted, reasons: ['catalog listing is filtered per repository'] };
   }
   if (scope.type !== 'repository') return { granted: [], reasons: [`unknown resource type "${scope.type}"`] };
+  // `team/../secret` starts with `team/`: the prefix test below is sound only for valid names.
+  if (!isRepositoryName(scope.name)) {
+    return { granted: [], reasons: ['not a valid repository name'] };
+  }
 
   const allowed = new Set<string>();
   const reasons: string[] = [];

@@ -26,7 +26,7 @@ describe('loadConfig', () => {
     expect(config.listen).toBe('127.0.0.1:5000');
     expect(config.database).toBe('sqlite');
     expect(config.dataDir).toBe(path.resolve('data'));
-    expect(config.blobs.path).toBe(path.resolve('data', 'blobs'));
+    expect(config.blobs.path).toBe(path.resolve('data'));
     expect(config.auth.tokenTtl).toBe(300);
   });
 
@@ -68,5 +68,22 @@ describe('loadConfig', () => {
     expect(problems(() => loadConfig({ file: path.join(dir, 'missing.yaml'), env: {} }))[0]).toMatch(/cannot read \(ENOENT\)/);
     expect(problems(() => loadConfig({ file: file('d.yaml', '- a\n- b\n'), env: {} }))[0]).toMatch(/top level must be a mapping/);
     expect(problems(() => loadConfig({ file: file('e.yaml', 'a: [\n'), env: {} }))[0]).toMatch(/not valid YAML/);
+  });
+});
+
+describe('listen safety', () => {
+  it('refuses plain HTTP on a non-loopback address', () => {
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000' } }))[0]).toMatch(
+      /^listen: refusing plain HTTP on 0\.0\.0\.0:5000/,
+    );
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: '[::]:5000' } }))[0]).toMatch(/refusing plain HTTP/);
+  });
+
+  it('allows loopback, TLS, or a declared proxy', () => {
+    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '[::1]:5000' } }).listen).toBe('[::1]:5000');
+    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000', PORTCULLIS_TLS_CERT: 'c', PORTCULLIS_TLS_KEY: 'k' } }).tls).toBeDefined();
+    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000', PORTCULLIS_TRUSTED_PROXIES: '10.1.2.3' } }).trustedProxies).toEqual([
+      '10.1.2.3',
+    ]);
   });
 });

@@ -61,7 +61,22 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
 
+  const insecure = insecureListen(result.data);
+  if (insecure) throw new ConfigError([insecure]);
+
   return resolvePaths(result.data, options.file);
+}
+
+/** Plain HTTP is allowed on loopback, or behind a declared trusted proxy that terminates TLS. */
+function insecureListen(config: Config): string | undefined {
+  const host = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  if (loopback || config.tls || config.trustedProxies.length > 0) return undefined;
+
+  return (
+    `listen: refusing plain HTTP on ${config.listen}: configure tls.cert and tls.key, ` +
+    'or declare the TLS-terminating proxy in trustedProxies, or listen on a loopback address'
+  );
 }
 
 function readYaml(file: string): Record<string, unknown> {
@@ -75,7 +90,8 @@ function readYaml(file: string): Record<string, unknown> {
   try {
     parsed = parseYaml(text);
   } catch (err) {
-    throw new ConfigError([`${file}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+    const first = (err as Error).message.split('\n')[0]!.replace(/:\s*$/, '');
+    throw new ConfigError([`${file}: not valid YAML: ${first}`]);
   }
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -119,7 +135,7 @@ function resolvePaths(config: Config, file: string | undefined): Config {
   return {
     ...config,
     dataDir,
-    blobs: { ...config.blobs, path: config.blobs.path ? abs(config.blobs.path) : path.join(dataDir, 'blobs') },
+    blobs: { ...config.blobs, path: config.blobs.path ? abs(config.blobs.path) : dataDir },
     tls: config.tls ? { cert: abs(config.tls.cert), key: abs(config.tls.key) } : undefined,
   };
 }

@@ -52,8 +52,40 @@ export async function authorize(
   actions: readonly Action[],
 ): Promise<void> {
   const scope = { type: 'repository', name: repository, actions: [...actions] };
-  if (!tokenCovers(caller.claims, repository, actions)) throw challenge(request, services, [scope], 'insufficient_scope');
+  if (!tokenCovers(caller.claims, scope.type, repository, actions)) {
+    throw challenge(request, services, [scope], 'insufficient_scope');
+  }
   if (!covers(decide(caller.subject, scope).granted, actions)) throw new RegistryError('DENIED');
+}
+
+/** The scope `GET /v2/_catalog` needs (PROTOCOLS.md §1.10). */
+export const CATALOG_SCOPE: ResourceScope = {
+  type: 'registry',
+  name: 'catalog',
+  actions: ['*'],
+};
+
+/**
+ * Checks that the token carries `registry:catalog:*`, so that a token narrowed to some
+ * repositories cannot list every repository its user may read. The listing itself is then
+ * filtered by the caller's current bindings.
+ */
+export function authorizeCatalog(
+  request: FastifyRequest,
+  services: Services,
+  caller: Caller,
+): void {
+  if (!tokenCovers(caller.claims, CATALOG_SCOPE.type, CATALOG_SCOPE.name, ['*'])) {
+    throw challenge(request, services, [CATALOG_SCOPE], 'insufficient_scope');
+  }
+}
+
+/** True when both the token and the caller's current bindings allow pulling `repository`. */
+export function mayPull(caller: Caller, repository: string): boolean {
+  return (
+    tokenCovers(caller.claims, 'repository', repository, ['pull']) &&
+    bindingsAllowPull(caller, repository)
+  );
 }
 
 /** True when the caller's current bindings let it pull `repository` (the token is not asked). */
@@ -61,9 +93,14 @@ export function bindingsAllowPull(caller: Caller, repository: string): boolean {
   return decide(caller.subject, { type: 'repository', name: repository, actions: ['pull'] }).granted.includes('pull');
 }
 
-function tokenCovers(claims: TokenClaims, repository: string, actions: readonly Action[]): boolean {
+function tokenCovers(
+  claims: TokenClaims,
+  type: string,
+  name: string,
+  actions: readonly Action[],
+): boolean {
   const granted = claims.access
-    .filter((a) => a.type === 'repository' && a.name === repository)
+    .filter((a) => a.type === type && a.name === name)
     .flatMap((a) => a.actions);
 
   return covers(granted, actions);

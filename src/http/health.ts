@@ -4,11 +4,15 @@ import type { Services } from './services.js';
 
 /** `/healthz` (the process answers), `/readyz` (stores reachable) and `/metrics`. */
 export function registerHealth(app: FastifyInstance, services: Services, metrics: Registry | undefined): void {
-  app.get('/healthz', (_request, reply) => {
-    reply.send({ status: 'ok' });
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/healthz',
+    handler: (_request, reply) => {
+      reply.send({ status: 'ok' });
+    },
   });
 
-  app.get('/readyz', async (request, reply) => {
+  app.route({ method: ['GET', 'HEAD'], url: '/readyz', handler: async (request, reply) => {
     const checks: Record<string, string> = {};
     for (const [name, check] of [
       ['metadata', () => services.store.ping()],
@@ -24,7 +28,7 @@ export function registerHealth(app: FastifyInstance, services: Services, metrics
     }
     const ready = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
-  });
+  } });
 
   if (metrics) {
     app.get('/metrics', async (_request, reply) => {

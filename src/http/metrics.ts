@@ -32,10 +32,20 @@ export function createMetrics(): HttpMetrics {
   };
 }
 
+/** The paths outside `/v2/` that get a label of their own. */
+const FIXED_ROUTES: ReadonlySet<string> = new Set([
+  '/token',
+  '/token/jwks',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+]);
+
 /** A low-cardinality route label for a URL path. */
 export function routeLabel(path: string): string {
-  if (!path.startsWith('/v2')) return path.split('?')[0]!;
   const bare = path.split('?')[0]!;
+  // A client-chosen path must never become a label: every label set is kept for good.
+  if (!bare.startsWith('/v2')) return FIXED_ROUTES.has(bare) ? bare : 'other';
   if (bare === '/v2/' || bare === '/v2') return '/v2/';
   if (bare === '/v2/_catalog') return '/v2/_catalog';
   const m = /\/(blobs\/uploads|blobs|manifests|tags\/list|referrers)(\/|$)/.exec(bare.slice(3));

@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { userPrincipal } from './directory.js';
@@ -34,7 +34,10 @@ export async function bootstrapAdmin(
   if (suppliedPassword !== undefined) return {};
 
   const passwordFile = path.join(dataDir, ADMIN_PASSWORD_FILE);
-  await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  // An existing file would keep its mode (maybe world-readable) when overwritten, and could be
+  // a symlink: remove it and create a new one exclusively.
+  await rm(passwordFile, { force: true });
+  await writeFile(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
 
   return { generatedPassword: password, passwordFile };
 }

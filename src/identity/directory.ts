@@ -19,7 +19,7 @@ interface Snapshot {
  */
 export class Directory {
   private snapshot: Snapshot | undefined;
-  private loading: Promise<Snapshot> | undefined;
+  private loading: { generation: string; snapshot: Promise<Snapshot> } | undefined;
 
   constructor(private readonly store: MetadataStore) {}
 
@@ -43,12 +43,16 @@ export class Directory {
   private async current(): Promise<Snapshot> {
     const generation = this.store.changes.generation();
     if (this.snapshot?.generation === generation) return this.snapshot;
-    this.loading ??= this.load(generation).finally(() => {
-      this.loading = undefined;
-    });
-    const loaded = await this.loading;
-    // A change that landed while loading is picked up by the next call.
-    return loaded;
+    // Requests at one generation share a load; a load begun at an older generation may have
+    // read before the latest change committed, so a request that saw the change never joins it.
+    if (this.loading?.generation !== generation) {
+      const snapshot = this.load(generation).finally(() => {
+        if (this.loading?.snapshot === snapshot) this.loading = undefined;
+      });
+      this.loading = { generation, snapshot };
+    }
+
+    return this.loading.snapshot;
   }
 
   private async load(generation: string): Promise<Snapshot> {

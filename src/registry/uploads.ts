@@ -95,6 +95,20 @@ export class UploadService {
     });
   }
 
+  /**
+   * A whole blob in one request (POST ?digest=). The client never learns the session's id, so
+   * the session does not outlive a failed request: its bytes would only hold space.
+   */
+  async monolithic(repository: string, owner: string, digest: string, chunk: Chunk): Promise<number> {
+    const upload = await this.start(repository, owner, parseDigest(digest).algorithm);
+    try {
+      return await this.complete(repository, upload.id, owner, digest, chunk);
+    } catch (err) {
+      await this.exclusive(upload.id, () => this.drop(upload.id)).catch(() => undefined);
+      throw err;
+    }
+  }
+
   async cancel(repository: string, id: string, owner: string): Promise<void> {
     await this.exclusive(id, async () => {
       await this.get(repository, id, owner);
@@ -145,16 +159,27 @@ export class UploadService {
     } catch (err) {
       // The running hash saw bytes that were not kept; rebuild it from disk next time.
       this.hashes.delete(upload.id);
+      await this.discardUnacknowledged(upload);
       throw err;
     }
     if (expected !== undefined && received !== expected) {
       this.hashes.delete(upload.id);
+      await this.discardUnacknowledged(upload);
       throw new RegistryError('SIZE_INVALID', `expected ${expected} bytes, received ${received}`);
     }
     if (running) running.length = newLength;
     await this.content.setUploadLength(upload.id, newLength);
 
     return newLength;
+  }
+
+  /**
+   * Cuts a session's bytes back to its acknowledged length after a failed chunk, so that what
+   * a full disk or a dropped client left behind does not hold space until the session expires.
+   * Best effort: the next append discards the same bytes anyway.
+   */
+  private async discardUnacknowledged(upload: UploadRecord): Promise<void> {
+    await this.driver.append(upload.id, upload.length, (async function* () {})()).catch(() => undefined);
   }
 
   /** The in-memory hash when it matches the stored length; a fresh one for an empty upload. */

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors/registry-error.js';
 import { isRepositoryName } from '../../oci/names.js';
-import { authenticate, authorize } from '../caller.js';
+import { CATALOG_SCOPE, authenticate, authorize, authorizeCatalog } from '../caller.js';
 import type { Services } from '../services.js';
 import { getCatalog } from './listing.js';
 import { matchRoute } from './routes.js';
@@ -33,8 +33,9 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, services: 
     return;
   }
   if (path === '_catalog') {
-    const caller = await authenticate(request, services, [{ type: 'registry', name: 'catalog', actions: ['*'] }]);
+    const caller = await authenticate(request, services, [CATALOG_SCOPE]);
     if (request.method !== 'GET') throw new RegistryError('UNSUPPORTED');
+    authorizeCatalog(request, services, caller);
     await getCatalog(services, caller, query, reply);
     return;
   }

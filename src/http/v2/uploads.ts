@@ -3,7 +3,7 @@ import { isAlgorithm, parseDigest } from '../../oci/digest.js';
 import { isRepositoryName } from '../../oci/names.js';
 import { rangeHeader, type Chunk } from '../../registry/uploads.js';
 import type { UploadRecord } from '../../storage/metadata/content.js';
-import { bindingsAllowPull } from '../caller.js';
+import { mayPull } from '../caller.js';
 import { contentLength, hasBody, type V2Context } from './context.js';
 
 /** How many repositories a mount without `from` looks through for a readable copy. */
@@ -21,8 +21,7 @@ export async function startUpload(ctx: V2Context): Promise<void> {
   const digest = query.get('digest');
   if (digest !== null && mount === null) {
     const parsed = parseDigest(digest);
-    const upload = await services.uploads.start(name, caller.principal, parsed.algorithm);
-    await services.uploads.complete(name, upload.id, caller.principal, parsed.digest, chunkOf(ctx));
+    await services.uploads.monolithic(name, caller.principal, parsed.digest, chunkOf(ctx));
     sendCreated(ctx, parsed.digest);
     return;
   }
@@ -65,8 +64,9 @@ export async function cancelUpload(ctx: V2Context): Promise<void> {
 }
 
 /**
- * Links an existing blob instead of uploading it, when the caller may pull a repository that
- * holds it. Anything else falls through to a normal upload session, so the answer never
+ * Links an existing blob instead of uploading it, when both the token and the caller's
+ * bindings allow pulling a repository that holds it (distribution, too, wants pull on `from`
+ * in the token). Anything else falls through to a normal upload session, so the answer never
  * tells whether the blob exists somewhere the caller cannot read (PROTOCOLS.md §1.5).
  */
 async function tryMount(ctx: V2Context, digest: string, from: string | null): Promise<boolean> {
@@ -76,7 +76,7 @@ async function tryMount(ctx: V2Context, digest: string, from: string | null): Pr
   else candidates = (await services.blobs.holders(digest, MOUNT_CANDIDATES)).filter((r) => r !== name);
   const readable: string[] = [];
   for (const repository of candidates) {
-    if (bindingsAllowPull(caller, repository)) readable.push(repository);
+    if (mayPull(caller, repository)) readable.push(repository);
   }
   const size = await services.blobs.mount(name, digest, readable);
   if (size === undefined) return false;

@@ -1,7 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+  type Driver,
+  type SqliteDatabase,
+} from 'kysely';
 import pg from 'pg';
 import { migrationProvider, type ColumnTypes } from './migrations.js';
 import type { Database } from './tables.js';
@@ -53,7 +62,7 @@ function openSqlite(dataDir: string): Connection {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(raw) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(raw) }) });
   const version = raw.prepare('PRAGMA data_version').pluck();
   let local = 0;
   const changes: ChangeFeed = {
@@ -70,6 +79,23 @@ function openSqlite(dataDir: string): Connection {
     notify: async () => changes.touch(),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Opens SQLite transactions with BEGIN IMMEDIATE. A deferred transaction that reads before it
+ * writes fails at once with SQLITE_BUSY when another process (the CLI, a second server)
+ * commits in between, and busy_timeout cannot save it; taking the write lock first makes it
+ * wait its turn instead.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+
+    return driver;
+  }
 }
 
 /** Kysely prepares every query afresh; keeping prepared statements saves most of a lookup. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Connection } from './connect.js';
 import type { Database } from './tables.js';
 
@@ -39,6 +39,16 @@ export class ContentStore {
     return this.conn.db;
   }
 
+  /**
+   * The `name` column compared in byte order, as OCI listings are: SQLite's default collation
+   * is, but a PostgreSQL database's may be language-aware (en_US puts `a` before `B`).
+   */
+  private byteOrdered() {
+    const name = sql.ref('name');
+
+    return this.conn.engine === 'postgres' ? sql<string>`${name} collate "C"` : sql<string>`${name}`;
+  }
+
   async repositoryExists(name: string): Promise<boolean> {
     const row = await this.db.selectFrom('repositories').select('name').where('name', '=', name).executeTakeFirst();
 
@@ -47,8 +57,8 @@ export class ContentStore {
 
   /** Repository names after `after` in byte order, at most `limit`. */
   async listRepositories(after: string | undefined, limit: number): Promise<string[]> {
-    let query = this.db.selectFrom('repositories').select('name').orderBy('name').limit(limit);
-    if (after !== undefined) query = query.where('name', '>', after);
+    let query = this.db.selectFrom('repositories').select('name').orderBy(this.byteOrdered()).limit(limit);
+    if (after !== undefined) query = query.where(this.byteOrdered(), '>', after);
 
     return (await query.execute()).map((r) => r.name);
   }
@@ -237,9 +247,9 @@ export class ContentStore {
       .selectFrom('tags')
       .select('name')
       .where('repository', '=', repository)
-      .orderBy('name')
+      .orderBy(this.byteOrdered())
       .limit(limit);
-    if (after !== undefined) query = query.where('name', '>', after);
+    if (after !== undefined) query = query.where(this.byteOrdered(), '>', after);
 
     return (await query.execute()).map((r) => r.name);
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Connection } from './connect.js';
 
 export interface UserRecord {
@@ -83,16 +84,27 @@ export class PrincipalStore {
     });
   }
 
-  /** Returns false when no such user exists. */
+  /**
+   * Replaces the password and deletes the user's refresh tokens, so that clients which logged
+   * in with the old password (`docker login` keeps only the refresh token) must log in again.
+   * Returns false when no such user exists.
+   */
   async setPassword(name: string, passwordHash: string): Promise<boolean> {
     return this.changing(async (db) => {
-      const result = await db
-        .updateTable('users')
-        .set({ password_hash: passwordHash })
+      const user = await db
+        .selectFrom('users')
+        .select('id')
         .where('name', '=', name)
         .executeTakeFirst();
+      if (!user) return false;
+      await db
+        .updateTable('users')
+        .set({ password_hash: passwordHash })
+        .where('id', '=', user.id)
+        .execute();
+      await db.deleteFrom('refresh_tokens').where('user_id', '=', user.id).execute();
 
-      return result.numUpdatedRows > 0n;
+      return true;
     });
   }
 
@@ -178,6 +190,11 @@ export class PrincipalStore {
   /** Stores a key unless one exists already; returns the keys as stored (first writer wins). */
   async addSigningKeyIfNone(key: Omit<SigningKeyRecord, 'retiredAt'>): Promise<SigningKeyRecord[]> {
     await this.conn.db.transaction().execute(async (tx) => {
+      // Nodes starting together must agree: under READ COMMITTED each would see no key and
+      // insert its own, so PostgreSQL callers queue on a lock (SQLite transactions already do).
+      if (this.conn.engine === 'postgres') {
+        await sql`LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE`.execute(tx);
+      }
       const existing = await tx.selectFrom('signing_keys').select('kid').executeTakeFirst();
       if (existing) return;
       await tx
