@@ -15,9 +15,22 @@ export interface Caller {
   subject: Subject;
 }
 
-/** The token endpoint's address as this request sees the registry. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/**
+ * The token endpoint's address as this request sees the registry: `auth.realm` when set,
+ * otherwise built from the Host header when it is a plain host[:port], else from the address
+ * the connection arrived on.
+ */
 export function realmOf(request: FastifyRequest, services: Services): string {
-  return services.config.auth.realm ?? `${request.protocol}://${request.host}/token`;
+  if (services.config.auth.realm) return services.config.auth.realm;
+  let host = request.host;
+  if (!PLAIN_HOST.test(host)) {
+    const { localAddress = '127.0.0.1', localPort } = request.socket;
+    host = `${localAddress.includes(':') ? `[${localAddress}]` : localAddress}:${localPort}`;
+  }
+
+  return `${request.protocol}://${host}/token`;
 }
 
 export function challenge(request: FastifyRequest, services: Services, scopes: ResourceScope[], error?: ChallengeError) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { errorEnvelope, isRegistryError, RegistryError } from '../errors/registry-error.js';
 import { FIELDS, loggableUrl } from '../log/fields.js';
@@ -29,6 +29,11 @@ export function buildServer(services: Services, logger: Logger): FastifyInstance
     exposeHeadRoutes: false,
     return503OnClosing: true,
     keepAliveTimeout: 65_000,
+    // Malformed URLs and the like are answered in our envelope, without echoing the input.
+    frameworkErrors: (error, _request, reply) => {
+      const body = errorEnvelope(new RegistryError('BAD_REQUEST', 'malformed request', { cause: error }));
+      (reply as unknown as FastifyReply).code(400).header('Content-Type', 'application/json').send(JSON.stringify(body));
+    },
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   const metrics = config.metrics.enabled ? createMetrics() : undefined;

@@ -7,10 +7,25 @@ const KEY_LENGTH = 32;
 /** The shortest password `user add` and `passwd` accept. */
 export const MIN_PASSWORD_LENGTH = 12;
 
-function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+/**
+ * scrypt runs on libuv's small thread pool, which file I/O shares: at most this many hashes
+ * run at once, so a flood of logins cannot stall blob reads and writes.
+ */
+const MAX_CONCURRENT_HASHES = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function derive(password: string, salt: Buffer, options: ScryptOptions): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key)));
+    });
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 /** Hashes a password as `scrypt$N$r$p$<salt b64>$<hash b64>`. */

@@ -25,7 +25,9 @@ export async function getReferrers(ctx: V2Context): Promise<void> {
   const artifactType = ctx.query.get('artifactType') ?? undefined;
   const index = await referrersIndex(ctx.services.store.content, ctx.name, digest, artifactType);
   if (artifactType !== undefined) ctx.reply.header('OCI-Filters-Applied', 'artifactType');
-  ctx.reply.code(200).header('Content-Type', OCI_INDEX).send(JSON.stringify(index));
+  // A Buffer, because Fastify appends `; charset=utf-8` to a string body of any JSON type and
+  // the spec fixes this Content-Type exactly.
+  ctx.reply.code(200).header('Content-Type', OCI_INDEX).send(Buffer.from(JSON.stringify(index)));
 }
 
 /** GET /v2/_catalog: only repositories the caller may pull are listed. */

@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { migrationProvider, type ColumnTypes } from './migrations.js';
+import { listenForChanges } from './pg-change-feed.js';
 import type { Database } from './tables.js';
 
 /** Tells whether access-relevant data may have changed since the last call, cheaply. */
@@ -120,22 +121,7 @@ function reusingStatements(raw: SQLite.Database): SqliteDatabase {
 async function openPostgres(url: string): Promise<Connection> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const listener = new pg.Client({ connectionString: url });
-  let local = 0;
-  let lost = false;
-  listener.on('notification', () => void local++);
-  // Without the feed, change detection would be silently stale: count every loss as a change.
-  listener.on('error', () => {
-    lost = true;
-    local++;
-  });
-  await listener.connect();
-  await listener.query(`LISTEN ${CHANNEL}`);
-  const changes: ChangeFeed = {
-    generation: () => (lost ? `lost:${Date.now()}` : String(local)),
-    touch: () => void local++,
-    close: () => listener.end().catch(() => {}),
-  };
+  const changes = await listenForChanges(url, CHANNEL);
 
   return {
     db,
