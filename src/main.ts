@@ -73,13 +73,32 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       address,
       close: async () => {
         clearInterval(timer);
-        await app.close();
+        await closeGracefully(app);
         await store.close();
       },
     };
   } catch (err) {
     await store.close();
     throw err;
+  }
+}
+
+/** How long in-flight requests may run on after a shutdown begins. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+/**
+ * Stops accepting connections and waits for in-flight requests. A keep-alive connection that
+ * turns idle after the shutdown began is closed as soon as it does (otherwise it would hold
+ * the shutdown for the whole keep-alive timeout); past the grace period every connection goes.
+ */
+async function closeGracefully(app: FastifyInstance): Promise<void> {
+  const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+  const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(idle);
+    clearTimeout(force);
   }
 }
 

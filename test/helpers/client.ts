@@ -110,7 +110,10 @@ export function sha256(bytes: Buffer | string): string {
 
 /** `repository:<name>:pull,push,delete` for a `/v2/<name>/…` path. */
 export function scopeFor(path: string): string {
-  const m = /^\/v2\/(.+?)\/(blobs|manifests|tags|referrers)\//.exec(new URL(path, 'http://x').pathname);
+  // Matched from the right: repository names may contain `blobs` or `manifests` themselves.
+  const m = /^\/v2\/(.+)\/(?:blobs\/uploads\/[^/]*|blobs\/[^/]+|manifests\/[^/]+|tags\/list|referrers\/[^/]+)$/.exec(
+    new URL(path, 'http://x').pathname,
+  );
 
   return m ? `repository:${m[1]}:pull,push,delete` : '';
 }

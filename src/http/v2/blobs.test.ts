@@ -18,13 +18,18 @@ describe('parseRange', () => {
     ['bytes=-0', 100],
     ['bytes=-', 100],
     ['bytes=0-0', 0],
-    ['items=0-1', 100],
+    ['bytes=a-b', 100],
   ])('%s of %d bytes is unsatisfiable', (header, size) => {
     expect(parseRange(header, size)).toBe('unsatisfiable');
   });
 
-  it('serves the whole blob for no header or several ranges', () => {
+  it('serves the whole blob for no header, several ranges or another unit', () => {
     expect(parseRange(undefined, 10)).toBeUndefined();
     expect(parseRange('bytes=0-1,3-4', 10)).toBeUndefined();
+    expect(parseRange('items=0-1', 10)).toBeUndefined();
+  });
+
+  it('reads the unit case-insensitively', () => {
+    expect(parseRange('Bytes=0-1', 10)).toEqual({ start: 0, end: 1 });
   });
 });

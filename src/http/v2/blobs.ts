@@ -42,13 +42,14 @@ export async function deleteBlob(ctx: V2Context): Promise<void> {
 }
 
 /**
- * Reads a single-range `Range: bytes=a-b` header. Absent or multi-range headers serve the whole
- * blob (RFC 9110 lets a server ignore Range); a syntactically valid range outside the blob is
- * unsatisfiable.
+ * Reads a single-range `Range: bytes=a-b` header. Absent, multi-range and other-unit headers
+ * serve the whole blob (RFC 9110 §14.2 lets a server ignore Range, and requires it for units it
+ * does not know); a malformed byte range or one outside the blob is unsatisfiable.
  */
 export function parseRange(header: string | undefined, size: number): ByteRange | undefined | 'unsatisfiable' {
-  if (!header) return undefined;
-  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!header || !/^\s*bytes=/i.test(header)) return undefined;
+  // Range unit names are case-insensitive (RFC 9110 §14.1).
+  const match = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   if (!match) return header.includes(',') ? undefined : 'unsatisfiable';
   const [, first, last] = match as unknown as [string, string, string];
   if (first === '' && last === '') return 'unsatisfiable';
