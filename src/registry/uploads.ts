@@ -179,7 +179,7 @@ export class UploadService {
    * Best effort: the next append discards the same bytes anyway.
    */
   private async discardUnacknowledged(upload: UploadRecord): Promise<void> {
-    await this.driver.append(upload.id, upload.length, (async function* () {})()).catch(() => undefined);
+    await this.driver.append(upload.id, upload.length, noBytes()).catch(() => undefined);
   }
 
   /** The in-memory hash when it matches the stored length; a fresh one for an empty upload. */
@@ -202,7 +202,17 @@ export class UploadService {
       return `${algorithm}:${running.hash.digest('hex')}`;
     }
     const hash = createDigester(algorithm);
-    for await (const piece of this.driver.readUpload(id, length)) hash.update(piece as Buffer);
+    try {
+      for await (const piece of this.driver.readUpload(id, length)) hash.update(piece as Buffer);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A crash after the bytes were committed but before the link was recorded: the client
+      // must start again, and a retry of the same PUT must not fail the same way forever.
+      await this.drop(id);
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'the bytes of this upload are gone; start it again', {
+        cause: err,
+      });
+    }
 
     return `${algorithm}:${hash.digest('hex')}`;
   }

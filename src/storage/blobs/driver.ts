@@ -15,7 +15,10 @@ export interface BlobDriver {
   /** Size of a finished blob, or undefined when the driver does not hold it. */
   stat(digest: string): Promise<number | undefined>;
 
-  /** Streams a finished blob, or the inclusive `range` of it. */
+  /**
+   * Streams a finished blob, or the inclusive `range` of it. Rejects with an error whose `code`
+   * is `ENOENT` when the driver does not hold the blob (the registry answers BLOB_UNKNOWN).
+   */
   read(digest: string, range?: ByteRange): Promise<Readable>;
 
   /** Removes a finished blob; removing an absent blob is not an error. */
@@ -28,7 +31,10 @@ export interface BlobDriver {
    */
   append(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number>;
 
-  /** Streams the first `length` bytes of upload `id` (used to re-hash after a restart). */
+  /**
+   * Streams the first `length` bytes of upload `id` (used to re-hash after a restart). The
+   * stream fails with an error whose `code` is `ENOENT` when the upload is not held.
+   */
   readUpload(id: string, length: number): Readable;
 
   /**
