@@ -51,7 +51,7 @@ describe('loadConfig', () => {
 
   it('names every bad key precisely', () => {
     expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: 'nowhere' } }))).toEqual([
-      'listen: expected HOST:PORT, e.g. 127.0.0.1:5000',
+      'listen (from PORTCULLIS_LISTEN): expected HOST:PORT, e.g. 127.0.0.1:5000',
     ]);
     expect(problems(() => loadConfig({ env: { PORTCULLIS_AUTH_TOKEN_TTL: 'soon' } }))).toEqual([
       'PORTCULLIS_AUTH_TOKEN_TTL: expected a number, got "soon"',
@@ -60,7 +60,10 @@ describe('loadConfig', () => {
       expect.arrayContaining([expect.stringMatching(/^auth\.tokenTtl: /), expect.stringMatching(/bogus/)]),
     );
     expect(problems(() => loadConfig({ env: { PORTCULLIS_DATABASE: 'mysql://x' } }))).toEqual([
-      'database: expected "sqlite" or a postgres:// URL',
+      'database (from PORTCULLIS_DATABASE): expected "sqlite" or a postgres:// URL',
+    ]);
+    expect(problems(() => loadConfig({ env: {}, overrides: { listen: 'x' } }))).toEqual([
+      'listen: expected HOST:PORT, e.g. 127.0.0.1:5000',
     ]);
   });
 
@@ -79,9 +82,22 @@ describe('listen safety', () => {
     expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: '[::]:5000' } }))[0]).toMatch(/refusing plain HTTP/);
   });
 
+  it('does not take a host name that starts with 127. for loopback', () => {
+    expect(problems(() => loadConfig({ env: { PORTCULLIS_LISTEN: '127.example.com:5000' } }))[0]).toMatch(/refusing plain HTTP/);
+  });
+
+  it('names TLS files it cannot read before anything starts', () => {
+    const env = { PORTCULLIS_LISTEN: '0.0.0.0:5000', PORTCULLIS_TLS_CERT: path.join(dir, 'no.crt'), PORTCULLIS_TLS_KEY: path.join(dir, 'no.key') };
+    expect(problems(() => loadConfig({ env }))).toEqual([
+      `tls.cert: cannot read ${path.join(dir, 'no.crt')} (ENOENT)`,
+      `tls.key: cannot read ${path.join(dir, 'no.key')} (ENOENT)`,
+    ]);
+  });
+
   it('allows loopback, TLS, or a declared proxy', () => {
     expect(loadConfig({ env: { PORTCULLIS_LISTEN: '[::1]:5000' } }).listen).toBe('[::1]:5000');
-    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000', PORTCULLIS_TLS_CERT: 'c', PORTCULLIS_TLS_KEY: 'k' } }).tls).toBeDefined();
+    const tls = { PORTCULLIS_TLS_CERT: file('t.crt', 'x'), PORTCULLIS_TLS_KEY: file('t.key', 'x') };
+    expect(loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000', ...tls } }).tls).toBeDefined();
     expect(loadConfig({ env: { PORTCULLIS_LISTEN: '0.0.0.0:5000', PORTCULLIS_TRUSTED_PROXIES: '10.1.2.3' } }).trustedProxies).toEqual([
       '10.1.2.3',
     ]);

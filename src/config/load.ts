@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.js';
@@ -42,35 +42,65 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const problems: string[] = [];
   const env = options.env ?? process.env;
 
+  const fromEnv = new Map<string, string>();
   for (const { env: name, key, type } of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;
     const converted = convert(value, type);
     if (converted === undefined) problems.push(`${name}: expected a ${type}, got "${value}"`);
-    else setPath(raw, key, converted);
+    else {
+      setPath(raw, key, converted);
+      fromEnv.set(key, name);
+    }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined) setPath(raw, key, value);
+    if (value !== undefined) {
+      setPath(raw, key, value);
+      fromEnv.delete(key);
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+      result.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const source = fromEnv.has(key) ? ` (from ${fromEnv.get(key)})` : '';
+
+        return `${key || '(root)'}${source}: ${issue.message}`;
+      }),
     );
   }
 
   const insecure = insecureListen(result.data);
   if (insecure) throw new ConfigError([insecure]);
+  const config = resolvePaths(result.data, options.file);
+  const unreadable = unreadableFiles(config);
+  if (unreadable.length > 0) throw new ConfigError(unreadable);
 
-  return resolvePaths(result.data, options.file);
+  return config;
+}
+
+/** The TLS files must be readable now, not when the first connection arrives. */
+function unreadableFiles(config: Config): string[] {
+  const files = config.tls ? ([['tls.cert', config.tls.cert], ['tls.key', config.tls.key]] as const) : [];
+  const problems: string[] = [];
+  for (const [key, file] of files) {
+    try {
+      accessSync(file, fsConstants.R_OK);
+    } catch (err) {
+      problems.push(`${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+
+  return problems;
 }
 
 /** Plain HTTP is allowed on loopback, or behind a declared trusted proxy that terminates TLS. */
 function insecureListen(config: Config): string | undefined {
   const host = config.listen.slice(0, config.listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
   if (loopback || config.tls || config.trustedProxies.length > 0) return undefined;
 
   return (

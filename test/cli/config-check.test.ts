@@ -88,11 +88,11 @@ describe('portcullis config check', () => {
     expect(list.stderr).toMatch(/the top level must be a mapping/);
   });
 
-  it('a bad PORTCULLIS_LISTEN fails with a message naming the key', async () => {
+  it('a bad PORTCULLIS_LISTEN fails with a message naming the key and the variable', async () => {
     const cases: Array<[string, RegExp]> = [
-      ['everywhere', /^ {2}- listen: expected HOST:PORT, e\.g\. 127\.0\.0\.1:5000$/m],
-      ['127.0.0.1:99999', /^ {2}- listen: port must be at most 65535$/m],
-      ['127.0.0.1', /^ {2}- listen: expected HOST:PORT/m],
+      ['everywhere', /^ {2}- listen \(from PORTCULLIS_LISTEN\): expected HOST:PORT, e\.g\. 127\.0\.0\.1:5000$/m],
+      ['127.0.0.1:99999', /^ {2}- listen \(from PORTCULLIS_LISTEN\): port must be at most 65535$/m],
+      ['127.0.0.1', /^ {2}- listen \(from PORTCULLIS_LISTEN\): expected HOST:PORT/m],
     ];
     for (const [value, message] of cases) {
       const res = await runCli(['config', 'check'], { env: { PORTCULLIS_LISTEN: value } });
