@@ -7,10 +7,11 @@ import type { Services } from './http/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
-import { loadSigningKeys } from './identity/keys.js';
+import { deriveSecret, loadSigningKeys } from './identity/keys.js';
 import { TokenService } from './identity/tokens.js';
 import { BlobService } from './registry/blobs.js';
 import { ManifestService } from './registry/manifests.js';
+import { UploadStateSigner } from './registry/upload-state.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobDriver } from './storage/blobs/filesystem.js';
 import { openMetadataStore } from './storage/metadata/index.js';
@@ -40,14 +41,20 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     }
 
     const directory = new Directory(store);
+    const keys = await loadSigningKeys(store.principals);
     const services: Services = {
       config,
       store,
       driver,
       blobs: new BlobService(store.content, driver),
-      uploads: new UploadService(store.content, driver, config.uploads.expireAfter * 1000),
+      uploads: new UploadService(
+        store.content,
+        driver,
+        config.uploads.expireAfter * 1000,
+        new UploadStateSigner(deriveSecret(keys, 'upload-state')),
+      ),
       manifests: new ManifestService(store.content),
-      tokens: new TokenService(await loadSigningKeys(store.principals), {
+      tokens: new TokenService(keys, {
         issuer: config.auth.issuer,
         service: config.auth.service,
         ttlSeconds: config.auth.tokenTtl,

@@ -1,3 +1,4 @@
+import { createHash, createHmac } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { PrincipalStore } from '../storage/metadata/principals.js';
 
@@ -7,6 +8,8 @@ export interface SigningKey {
   privateKey: CryptoKey;
   publicJwk: JWK;
   retiredAt: number | null;
+  /** A hash of the private key, from which secrets every node agrees on are derived. */
+  seed: Buffer;
 }
 
 export const TOKEN_ALGORITHM = 'ES256';
@@ -36,6 +39,18 @@ export async function loadSigningKeys(principals: PrincipalStore): Promise<Signi
       privateKey: (await importJWK(JSON.parse(r.privateJwk) as JWK, TOKEN_ALGORITHM)) as CryptoKey,
       publicJwk: JSON.parse(r.publicJwk) as JWK,
       retiredAt: r.retiredAt,
+      seed: createHash('sha256').update(r.privateJwk).digest(),
     })),
   );
+}
+
+/**
+ * A 32-byte secret for `purpose`, the same on every node, derived from the oldest signing key
+ * (HMAC-SHA256 keyed by its seed). It changes only when that key is retired.
+ */
+export function deriveSecret(keys: readonly SigningKey[], purpose: string): Buffer {
+  const oldest = keys[0];
+  if (!oldest) throw new TypeError('no signing key to derive a secret from');
+
+  return createHmac('sha256', oldest.seed).update(purpose).digest();
 }

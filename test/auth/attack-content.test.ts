@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, sha256 } from '../helpers/client.js';
+import { RegistryClient, sha256, uploadIdOf, withDigest } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { addUser, changePassword, createNamespaces, type Account } from './support/accounts.js';
 import {
@@ -63,7 +63,7 @@ describe('attacks on content', () => {
         token: victorToken,
       });
       const location = started.headers.get('location')!;
-      const id = location.split('/').at(-1)!;
+      const id = uploadIdOf(location);
       const malloryToken = await pushToken(mallory, 'team/app', 'team/other');
 
       const attempts = [
@@ -78,7 +78,7 @@ describe('attacks on content', () => {
           },
           body: 'evil!',
         }),
-        await call(registry, `${location}?digest=${sha256('evil!')}`, {
+        await call(registry, withDigest(location, sha256('evil!')), {
           method: 'PUT',
           token: malloryToken,
           body: 'evil!',
@@ -92,7 +92,7 @@ describe('attacks on content', () => {
       }
 
       const bytes = Buffer.from('victor wrote this');
-      const done = await call(registry, `${location}?digest=${sha256(bytes)}`, {
+      const done = await call(registry, withDigest(location, sha256(bytes)), {
         method: 'PUT',
         token: victorToken,
         headers: { 'Content-Type': 'application/octet-stream' },
@@ -111,7 +111,7 @@ describe('attacks on content', () => {
         method: 'POST',
         token: adminToken,
       });
-      const id = started.headers.get('location')!.split('/').at(-1)!;
+      const id = uploadIdOf(started.headers.get('location')!);
       const malloryToken = await pushToken(mallory, 'team/app', 'secret/app');
 
       const viaSecret = await call(registry, `/v2/secret/app/blobs/uploads/${id}`, {
@@ -161,7 +161,7 @@ describe('attacks on content', () => {
       for (const res of [withFrom, withoutFrom, unknown]) {
         expect(res.status).toBe(202);
         expect(res.headers.get('location')).toMatch(
-          /^\/v2\/team\/stolen\/blobs\/uploads\/[0-9a-f-]{36}$/,
+          /^\/v2\/team\/stolen\/blobs\/uploads\/[0-9a-f-]{36}\?_state=[\w-]+\.[\w-]+$/,
         );
       }
       expect(
@@ -223,7 +223,7 @@ describe('attacks on content', () => {
       });
       const closed = await call(
         registry,
-        `${started.headers.get('location')!}?digest=${secret.layerDigest}`,
+        withDigest(started.headers.get('location')!, secret.layerDigest),
         { method: 'PUT', token },
       );
       expect(closed.status).toBe(400);

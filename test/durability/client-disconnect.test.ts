@@ -1,3 +1,4 @@
+import { withDigest } from '../helpers/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pattern, rawRequest } from './support/http.js';
 import { startServerProcess, type ServerProcess } from './support/server-process.js';
@@ -82,7 +83,7 @@ describe('a client that drops the connection mid-upload', () => {
         if (offset >= 3 * MiB) abort.abort();
       },
     });
-    const put = session.request(REPO, `${location}?digest=${digest}`, {
+    const put = session.request(REPO, withDigest(location, digest), {
       method: 'PUT',
       body,
       signal: abort.signal,

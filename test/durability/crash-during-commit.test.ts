@@ -1,3 +1,4 @@
+import { uploadIdOf } from '../helpers/client.js';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ describe('a crash between committing the bytes and recording the link', () => {
     await server.stop('SIGTERM');
     const target = blobPath(server.blobRoot, digest);
     await mkdir(path.dirname(target), { recursive: true });
-    await rename(uploadPath(server.blobRoot, location.split('/').at(-1)!), target);
+    await rename(uploadPath(server.blobRoot, uploadIdOf(location)), target);
     await server.start();
 
     const retried = await session.complete(REPO, location, digest);

@@ -1,3 +1,4 @@
+import { uploadIdOf } from '../helpers/client.js';
 import { readdir, stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { uploadPath, uploadsDir } from '../../src/storage/blobs/paths.js';
@@ -58,7 +59,7 @@ describe.each(engines)(
       ).rejects.toThrow();
       expect(await killed).toEqual({ code: null, signal: 'SIGKILL' });
       // The dead server had written unacknowledged bytes past the offset: the case under test.
-      const file = uploadPath(server.blobRoot, location.split('/').at(-1)!);
+      const file = uploadPath(server.blobRoot, uploadIdOf(location));
       expect((await stat(file)).size).toBeGreaterThan(ACKNOWLEDGED);
       await server.start();
 

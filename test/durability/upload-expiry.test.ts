@@ -1,3 +1,4 @@
+import { uploadIdOf } from '../helpers/client.js';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ describe('abandoned upload sessions expire (uploads.expireAfter = 1 s)', () => {
   let session: Session;
   const pattern = new Pattern();
 
-  const fileOf = (location: string) => uploadPath(server.blobRoot, location.split('/').at(-1)!);
+  const fileOf = (location: string) => uploadPath(server.blobRoot, uploadIdOf(location));
 
   /** Starts a session holding 1000 bytes. */
   async function startHolding(): Promise<string> {

@@ -1,3 +1,4 @@
+import { uploadIdOf } from '../helpers/client.js';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableEngines, type Engine } from './support/engines.js';
@@ -30,7 +31,7 @@ describe.each(engines)('an upload session survives a server restart: $name', (en
     const total = 3 * MiB + 123;
     const first = MiB;
     const location = await session.startUpload(REPO);
-    const id = location.split('/').at(-1);
+    const id = uploadIdOf(location);
 
     const patched = await session.patch(REPO, location, 0, first, pattern.bytes(0, first));
     expect(patched.status).toBe(202);

@@ -117,3 +117,13 @@ export function scopeFor(path: string): string {
 
   return m ? `repository:${m[1]}:pull,push,delete` : '';
 }
+
+/** `<location>` with `digest=` added to its query string, as clients must (OCI spec, end-6). */
+export function withDigest(location: string, digest: string): string {
+  return `${location}${location.includes('?') ? '&' : '?'}digest=${digest}`;
+}
+
+/** The session id in an upload location (the last path segment, without the query). */
+export function uploadIdOf(location: string): string {
+  return new URL(location, 'http://x').pathname.split('/').at(-1)!;
+}

@@ -2,7 +2,7 @@ import { RegistryError } from '../../errors/registry-error.js';
 import { isAlgorithm, parseDigest } from '../../oci/digest.js';
 import { isRepositoryName } from '../../oci/names.js';
 import { rangeHeader, type Chunk } from '../../registry/uploads.js';
-import type { UploadRecord } from '../../storage/metadata/content.js';
+import type { Session, SessionRef } from '../../registry/uploads.js';
 import { mayPull } from '../caller.js';
 import { contentLength, hasBody, type V2Context } from './context.js';
 
@@ -30,14 +30,13 @@ export async function startUpload(ctx: V2Context): Promise<void> {
   if (algorithm !== null && !isAlgorithm(algorithm)) {
     throw new RegistryError('DIGEST_INVALID', `unsupported digest algorithm "${algorithm.slice(0, 32)}"`);
   }
-  const upload = await services.uploads.start(name, caller.principal, algorithm);
-  sendProgress(ctx, upload, 202);
+  sendProgress(ctx, services.uploads.start(name, caller.principal, algorithm), 202);
 }
 
 /** PATCH <location> (end-5): one chunk with `Content-Range`, or a stream without it. */
 export async function patchUpload(ctx: V2Context): Promise<void> {
   const chunk = chunkOf(ctx);
-  const upload = await ctx.services.uploads.append(ctx.name, ctx.param, ctx.caller.principal, chunk);
+  const upload = await ctx.services.uploads.append(ctx.name, sessionRef(ctx), ctx.caller.principal, chunk);
   sendProgress(ctx, upload, 202);
 }
 
@@ -47,19 +46,19 @@ export async function completeUpload(ctx: V2Context): Promise<void> {
   if (digest === null) throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required');
   const parsed = parseDigest(digest);
   const chunk = hasBody(ctx.request) ? chunkOf(ctx) : undefined;
-  await ctx.services.uploads.complete(ctx.name, ctx.param, ctx.caller.principal, parsed.digest, chunk);
+  await ctx.services.uploads.complete(ctx.name, sessionRef(ctx), ctx.caller.principal, parsed.digest, chunk);
   sendCreated(ctx, parsed.digest);
 }
 
 /** GET <location> (end-13): where the upload stands. */
 export async function uploadStatus(ctx: V2Context): Promise<void> {
-  const upload = await ctx.services.uploads.get(ctx.name, ctx.param, ctx.caller.principal);
+  const upload = await ctx.services.uploads.get(ctx.name, sessionRef(ctx), ctx.caller.principal);
   sendProgress(ctx, upload, 204);
 }
 
 /** DELETE <location>: cancels the upload. */
 export async function cancelUpload(ctx: V2Context): Promise<void> {
-  await ctx.services.uploads.cancel(ctx.name, ctx.param, ctx.caller.principal);
+  await ctx.services.uploads.cancel(ctx.name, sessionRef(ctx), ctx.caller.principal);
   ctx.reply.code(204).send();
 }
 
@@ -96,10 +95,15 @@ function chunkOf(ctx: V2Context): Chunk {
   return { body, length, range: { start: Number(match[1]), end: Number(match[2]) } };
 }
 
-function sendProgress(ctx: V2Context, upload: UploadRecord, status: 202 | 204): void {
+/** The session named by the path and the location's `_state`. */
+function sessionRef(ctx: V2Context): SessionRef {
+  return { id: ctx.param, state: ctx.query.get('_state') ?? undefined };
+}
+
+function sendProgress(ctx: V2Context, upload: Session, status: 202 | 204): void {
   ctx.reply
     .code(status)
-    .header('Location', `/v2/${ctx.name}/blobs/uploads/${upload.id}`)
+    .header('Location', `/v2/${ctx.name}/blobs/uploads/${upload.id}?_state=${upload.state}`)
     .header('Docker-Upload-UUID', upload.id)
     .headers(rangeHeader(upload.length))
     .header('Content-Length', 0)

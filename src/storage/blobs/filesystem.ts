@@ -7,6 +7,9 @@ import { blobPath, uploadPath, uploadsDir } from './paths.js';
 
 /** Blobs in a local directory: content-addressed, written via rename, fsync'd before commit. */
 export class FilesystemBlobDriver implements BlobDriver {
+  /** Fan-out directories known to exist, so a commit does not ask the disk each time. */
+  private readonly made = new Set<string>();
+
   constructor(private readonly root: string) {}
 
   async init(): Promise<void> {
@@ -36,9 +39,11 @@ export class FilesystemBlobDriver implements BlobDriver {
 
   async append(id: string, offset: number, source: AsyncIterable<Uint8Array>): Promise<number> {
     const file = uploadPath(this.root, id);
-    const handle = await open(file, fsc.O_RDWR | fsc.O_CREAT, 0o600);
+    // Anything past `offset` is what an interrupted write left behind: it goes first.
+    const flags = fsc.O_RDWR | fsc.O_CREAT | (offset === 0 ? fsc.O_TRUNC : 0);
+    const handle = await open(file, flags, 0o600);
     try {
-      await handle.truncate(offset);
+      if (offset > 0) await handle.truncate(offset);
       let position = offset;
       for await (const chunk of source) {
         let written = 0;
@@ -69,14 +74,18 @@ export class FilesystemBlobDriver implements BlobDriver {
       await rm(source, { force: true });
       return;
     }
-    const handle = await open(source, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
+    // The bytes are already durable: every append ends with a datasync.
+    const dir = path.dirname(target);
+    if (!this.made.has(dir)) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      this.made.add(dir);
     }
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
-    await rename(source, target);
+    await rename(source, target).catch(async (err: NodeJS.ErrnoException) => {
+      // Someone removed the fan-out directory since we made it: make it again, once.
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await rename(source, target);
+    });
     await syncDirectory(path.dirname(target));
   }
 

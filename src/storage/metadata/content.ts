@@ -84,19 +84,14 @@ export class ContentStore {
 
   /** Records the blob and links it into the repository (creating the repository). */
   async linkBlob(repository: string, digest: string, size: number): Promise<void> {
-    const now = Date.now();
+    await this.db.transaction().execute((tx) => link(tx, repository, digest, size, Date.now()));
+  }
+
+  /** Records a verified upload as a blob linked into its repository and ends the session. */
+  async finishUpload(upload: UploadRecord, digest: string, size: number): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await ensureRepository(tx, repository, now);
-      await tx
-        .insertInto('blobs')
-        .values({ digest, size, created_at: now })
-        .onConflict((oc) => oc.column('digest').doNothing())
-        .execute();
-      await tx
-        .insertInto('repository_blobs')
-        .values({ repository, digest, created_at: now })
-        .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
-        .execute();
+      await link(tx, upload.repository, digest, size, Date.now());
+      await saveUpload(tx, { ...upload, length: ENDED });
     });
   }
 
@@ -293,6 +288,16 @@ export class ContentStore {
     );
   }
 
+  /** Stores the session with its new length (creating it on its first bytes). */
+  async saveUpload(upload: UploadRecord): Promise<void> {
+    await saveUpload(this.db, upload);
+  }
+
+  /** Leaves a tombstone (length -1) so that the session's location cannot be used again. */
+  async endUpload(upload: UploadRecord): Promise<void> {
+    await saveUpload(this.db, { ...upload, length: ENDED });
+  }
+
   async setUploadLength(id: string, length: number): Promise<void> {
     await this.db.updateTable('uploads').set({ length, updated_at: Date.now() }).where('id', '=', id).execute();
   }
@@ -313,6 +318,40 @@ export class ContentStore {
 
     return new Set(rows.map((r) => r.id));
   }
+}
+
+/** The length of a finished or cancelled session, kept until it expires. */
+const ENDED = -1;
+
+async function saveUpload(db: Kysely<Database>, upload: UploadRecord): Promise<void> {
+  const now = Date.now();
+  await db
+    .insertInto('uploads')
+    .values({
+      id: upload.id,
+      repository: upload.repository,
+      owner: upload.owner,
+      algorithm: upload.algorithm,
+      length: upload.length,
+      created_at: upload.createdAt,
+      updated_at: now,
+    })
+    .onConflict((oc) => oc.column('id').doUpdateSet({ length: upload.length, updated_at: now }))
+    .execute();
+}
+
+async function link(tx: Kysely<Database>, repository: string, digest: string, size: number, now: number): Promise<void> {
+  await ensureRepository(tx, repository, now);
+  await tx
+    .insertInto('blobs')
+    .values({ digest, size, created_at: now })
+    .onConflict((oc) => oc.column('digest').doNothing())
+    .execute();
+  await tx
+    .insertInto('repository_blobs')
+    .values({ repository, digest, created_at: now })
+    .onConflict((oc) => oc.columns(['repository', 'digest']).doNothing())
+    .execute();
 }
 
 async function ensureRepository(tx: Kysely<Database>, name: string, now: number): Promise<void> {
