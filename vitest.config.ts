@@ -8,6 +8,6 @@ export default defineConfig({
     // Interoperability tests drive real clients that are slow and share the 2 cores.
     fileParallelism: true,
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
