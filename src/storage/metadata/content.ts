@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Connection } from './connect.js';
 import type { Database } from './tables.js';
+import { QueryCache } from './query-cache.js';
 import { ENDED, ensureRepository, link, moveTag, saveUpload } from './writes.js';
 
 export interface ManifestRecord {
@@ -33,7 +34,11 @@ export interface UploadRecord {
 
 /** Repositories, blob links, manifests, tags and upload sessions. */
 export class ContentStore {
-  constructor(private readonly conn: Connection) {}
+  private readonly hot: QueryCache;
+
+  constructor(private readonly conn: Connection) {
+    this.hot = new QueryCache(conn.db);
+  }
 
   private get db(): Kysely<Database> {
     return this.conn.db;
@@ -65,13 +70,17 @@ export class ContentStore {
 
   /** The blob's size when `repository` links it; undefined otherwise. */
   async linkedBlobSize(repository: string, digest: string): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('repository_blobs as l')
-      .innerJoin('blobs as b', 'b.digest', 'l.digest')
-      .select('b.size')
-      .where('l.repository', '=', repository)
-      .where('l.digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.hot.rows(
+      'linkedBlobSize',
+      (slot) =>
+        this.db
+          .selectFrom('repository_blobs as l')
+          .innerJoin('blobs as b', 'b.digest', 'l.digest')
+          .select('b.size')
+          .where('l.repository', '=', slot(0))
+          .where('l.digest', '=', slot(1)),
+      [repository, digest],
+    );
 
     return row?.size;
   }
@@ -147,27 +156,30 @@ export class ContentStore {
   }
 
   async manifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const row = await this.db
-      .selectFrom('manifests')
-      .selectAll()
-      .where('repository', '=', repository)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const [row] = await this.hot.rows(
+      'manifest',
+      (slot) => this.db.selectFrom('manifests').selectAll().where('repository', '=', slot(0)).where('digest', '=', slot(1)),
+      [repository, digest],
+    );
 
     return row && toManifest(row);
   }
 
   /** The manifest a tag points at, in one query. */
   async manifestByTag(repository: string, tag: string): Promise<ManifestRecord | undefined> {
-    const row = await this.db
-      .selectFrom('tags as t')
-      .innerJoin('manifests as m', (join) =>
-        join.onRef('m.repository', '=', 't.repository').onRef('m.digest', '=', 't.digest'),
-      )
-      .selectAll('m')
-      .where('t.repository', '=', repository)
-      .where('t.name', '=', tag)
-      .executeTakeFirst();
+    const [row] = await this.hot.rows(
+      'manifestByTag',
+      (slot) =>
+        this.db
+          .selectFrom('tags as t')
+          .innerJoin('manifests as m', (join) =>
+            join.onRef('m.repository', '=', 't.repository').onRef('m.digest', '=', 't.digest'),
+          )
+          .selectAll('m')
+          .where('t.repository', '=', slot(0))
+          .where('t.name', '=', slot(1)),
+      [repository, tag],
+    );
 
     return row && toManifest(row);
   }
@@ -238,15 +250,23 @@ export class ContentStore {
 
   /** Tag names after `after` in byte order, at most `limit`. */
   async listTags(repository: string, after: string | undefined, limit: number): Promise<string[]> {
-    let query = this.db
-      .selectFrom('tags')
-      .select('name')
-      .where('repository', '=', repository)
-      .orderBy(this.byteOrdered())
-      .limit(limit);
-    if (after !== undefined) query = query.where(this.byteOrdered(), '>', after);
+    const rows = await this.hot.rows(
+      after === undefined ? 'listTags' : 'listTagsAfter',
+      (slot) => {
+        let query = this.db
+          .selectFrom('tags')
+          .select('name')
+          .where('repository', '=', slot(0))
+          .orderBy(this.byteOrdered())
+          .limit(slot(1));
+        if (after !== undefined) query = query.where(this.byteOrdered(), '>', slot(2));
 
-    return (await query.execute()).map((r) => r.name);
+        return query;
+      },
+      [repository, limit, after],
+    );
+
+    return rows.map((r) => r.name);
   }
 
   /** Manifests of `repository` whose subject is `subject`, oldest first. */
