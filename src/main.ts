@@ -8,6 +8,7 @@ import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
 import { deriveSecret, loadSigningKeys } from './identity/keys.js';
+import { LoginThrottle } from './identity/throttle.js';
 import { TokenService } from './identity/tokens.js';
 import { BlobService } from './registry/blobs.js';
 import { ManifestService } from './registry/manifests.js';
@@ -61,6 +62,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       }),
       directory,
       authenticator: new Authenticator(store, directory),
+      throttle: new LoginThrottle(config.auth.throttle),
     };
     const app = buildServer(services, logger);
     const sweep = () => services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));

@@ -13,6 +13,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; key: string; type: 'str
   { env: 'PORTCULLIS_AUTH_ISSUER', key: 'auth.issuer', type: 'string' },
   { env: 'PORTCULLIS_AUTH_REALM', key: 'auth.realm', type: 'string' },
   { env: 'PORTCULLIS_AUTH_TOKEN_TTL', key: 'auth.tokenTtl', type: 'number' },
+  { env: 'PORTCULLIS_AUTH_THROTTLE_ACCOUNT_FAILURES', key: 'auth.throttle.accountFailures', type: 'number' },
+  { env: 'PORTCULLIS_AUTH_THROTTLE_ADDRESS_FAILURES', key: 'auth.throttle.addressFailures', type: 'number' },
   { env: 'PORTCULLIS_TLS_CERT', key: 'tls.cert', type: 'string' },
   { env: 'PORTCULLIS_TLS_KEY', key: 'tls.key', type: 'string' },
   { env: 'PORTCULLIS_TRUSTED_PROXIES', key: 'trustedProxies', type: 'list' },

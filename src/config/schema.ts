@@ -36,9 +36,24 @@ export const configSchema = z
         realm: z.url().optional(),
         tokenTtl: seconds.max(3600).default(300),
         refreshTokenTtl: seconds.default(30 * 24 * 3600),
+        throttle: z
+          .object({
+            accountFailures: z.number().int().min(1).default(5),
+            addressFailures: z.number().int().min(1).default(20),
+            maxBackoffSeconds: seconds.default(900),
+            windowSeconds: seconds.default(900),
+          })
+          .strict()
+          .default({ accountFailures: 5, addressFailures: 20, maxBackoffSeconds: 900, windowSeconds: 900 }),
       })
       .strict()
-      .default({ service: 'portcullis', issuer: 'portcullis', tokenTtl: 300, refreshTokenTtl: 2592000 }),
+      .default({
+        service: 'portcullis',
+        issuer: 'portcullis',
+        tokenTtl: 300,
+        refreshTokenTtl: 2592000,
+        throttle: { accountFailures: 5, addressFailures: 20, maxBackoffSeconds: 900, windowSeconds: 900 },
+      }),
     tls: z
       .object({ cert: z.string().min(1), key: z.string().min(1) })
       .strict()

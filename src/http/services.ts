@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Directory } from '../identity/directory.js';
+import type { LoginThrottle } from '../identity/throttle.js';
 import type { TokenService } from '../identity/tokens.js';
 import type { BlobService } from '../registry/blobs.js';
 import type { ManifestService } from '../registry/manifests.js';
@@ -19,4 +20,5 @@ export interface Services {
   tokens: TokenService;
   directory: Directory;
   authenticator: Authenticator;
+  throttle: LoginThrottle;
 }

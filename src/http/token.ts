@@ -44,7 +44,7 @@ async function tokenPost(request: FastifyRequest, reply: FastifyReply, services:
   let who: Authenticated | undefined;
   let offline = form.get('access_type') === 'offline';
   if (grant === 'password') {
-    who = await services.authenticator.password(form.get('username') ?? '', form.get('password') ?? '');
+    who = await signIn(request, services, form.get('username') ?? '', form.get('password') ?? '');
   } else if (grant === 'refresh_token') {
     who = await services.authenticator.refreshToken(form.get('refresh_token') ?? '');
     offline = false;
@@ -87,8 +87,32 @@ async function basicCredentials(request: FastifyRequest, services: Services): Pr
   const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) throw unauthorized();
-  const who = await services.authenticator.password(decoded.slice(0, colon), decoded.slice(colon + 1));
+  const who = await signIn(request, services, decoded.slice(0, colon), decoded.slice(colon + 1));
   if (!who) throw unauthorized();
+
+  return who;
+}
+
+/**
+ * Checks a password behind the login throttle: while the account name or the client address
+ * must wait, nothing is checked and the answer is 429 with `Retry-After`, whether or not the
+ * account exists and whether or not the password is right.
+ */
+async function signIn(
+  request: FastifyRequest,
+  services: Services,
+  name: string,
+  password: string,
+): Promise<Authenticated | undefined> {
+  const wait = services.throttle.retryAfter(name, request.ip);
+  if (wait > 0) {
+    throw new RegistryError('TOOMANYREQUESTS', 'too many failed sign-ins; try again later', {
+      headers: { 'Retry-After': String(wait) },
+    });
+  }
+  const who = await services.authenticator.password(name, password);
+  if (who) services.throttle.succeeded(name);
+  else services.throttle.failed(name, request.ip);
 
   return who;
 }
