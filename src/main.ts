@@ -65,7 +65,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       throttle: new LoginThrottle(config.auth.throttle),
     };
     const app = buildServer(services, logger);
-    const sweep = () => services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));
+    const sweep = async () => {
+      await services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));
+      await store.revocations.prune(Date.now()).catch((err) => logger.warn({ err }, 'failed to prune revocations'));
+    };
     await sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
     timer.unref();

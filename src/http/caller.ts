@@ -46,8 +46,8 @@ export async function authenticate(request: FastifyRequest, services: Services, 
   if (!header || !/^bearer /i.test(header)) throw challenge(request, services, scopes);
   const claims = await services.tokens.verify(header.slice(7).trim());
   if (!claims) throw challenge(request, services, scopes, 'invalid_token');
-  const subject = await services.directory.subject(claims.sub);
-  if (!subject.enabled) throw challenge(request, services, scopes, 'invalid_token');
+  const { subject, revoked } = await services.directory.holder(claims);
+  if (!subject.enabled || revoked) throw challenge(request, services, scopes, 'invalid_token');
 
   return { principal: claims.sub, name: claims.name, claims, subject };
 }

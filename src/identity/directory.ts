@@ -10,12 +10,25 @@ interface Snapshot {
   generation: string;
   users: Map<string, { name: string; enabled: boolean }>;
   bindings: Map<string, Binding[]>;
+  revokedTokens: Set<string>;
+  /** Per principal: tokens issued before this time (ms) are void. */
+  revokedBefore: Map<string, number>;
+  /** Every token issued before this time (ms) is void. */
+  allBefore: number;
+}
+
+/** What the revocation check needs from a token. */
+export interface TokenIdentity {
+  sub: string;
+  jti: string;
+  issuedAtMs: number;
 }
 
 /**
- * An in-memory copy of who exists, who is enabled and what they are bound to, reloaded as
- * soon as the store's change feed says anything changed. Every request consults it, so a
- * disabled user or a removed binding takes effect on the next request.
+ * An in-memory copy of who exists, who is enabled, what they are bound to and which tokens
+ * are revoked, reloaded as soon as the store's change feed says anything changed. Every
+ * request consults it, so a disabled user, a removed binding or a revocation takes effect on
+ * the next request.
  */
 export class Directory {
   private snapshot: Snapshot | undefined;
@@ -25,7 +38,10 @@ export class Directory {
 
   /** The subject for `principal`, as of now; unknown principals are disabled and unbound. */
   async subject(principal: string): Promise<Subject> {
-    const snapshot = await this.current();
+    return this.subjectIn(await this.current(), principal);
+  }
+
+  private subjectIn(snapshot: Snapshot, principal: string): Subject {
     const user = snapshot.users.get(principal);
 
     return {
@@ -33,6 +49,26 @@ export class Directory {
       enabled: user?.enabled ?? false,
       bindings: snapshot.bindings.get(principal) ?? [],
     };
+  }
+
+  /** The token's subject as of now, and why the token is revoked when it is; one lookup. */
+  async holder(token: TokenIdentity): Promise<{ subject: Subject; revoked: string | undefined }> {
+    const snapshot = await this.current();
+
+    return { subject: this.subjectIn(snapshot, token.sub), revoked: this.revokedIn(snapshot, token) };
+  }
+
+  /** Why the token is revoked, or undefined when it is not. */
+  async revoked(token: TokenIdentity): Promise<string | undefined> {
+    return this.revokedIn(await this.current(), token);
+  }
+
+  private revokedIn(snapshot: Snapshot, token: TokenIdentity): string | undefined {
+    if (snapshot.revokedTokens.has(token.jti)) return 'token revoked';
+    if (token.issuedAtMs < (snapshot.revokedBefore.get(token.sub) ?? 0)) return "subject's tokens revoked";
+    if (token.issuedAtMs < snapshot.allBefore) return 'all tokens revoked';
+
+    return undefined;
   }
 
   /** The generation the current snapshot was loaded at; changes whenever access data does. */
@@ -56,11 +92,26 @@ export class Directory {
   }
 
   private async load(generation: string): Promise<Snapshot> {
-    const [users, bindings] = await Promise.all([
+    const [users, bindings, revocations] = await Promise.all([
       this.store.principals.listUsers(),
       this.store.principals.listBindings(),
+      this.store.revocations.active(Date.now()),
     ]);
-    const snapshot: Snapshot = { generation, users: new Map(), bindings: new Map() };
+    const snapshot: Snapshot = {
+      generation,
+      users: new Map(),
+      bindings: new Map(),
+      revokedTokens: new Set(),
+      revokedBefore: new Map(),
+      allBefore: 0,
+    };
+    for (const r of revocations) {
+      if (r.kind === 'token' && r.jti) snapshot.revokedTokens.add(r.jti);
+      if (r.kind === 'subject' && r.principal && r.before !== null) {
+        snapshot.revokedBefore.set(r.principal, Math.max(r.before, snapshot.revokedBefore.get(r.principal) ?? 0));
+      }
+      if (r.kind === 'all' && r.before !== null) snapshot.allBefore = Math.max(snapshot.allBefore, r.before);
+    }
     for (const u of users) snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled });
     for (const b of bindings) {
       const list = snapshot.bindings.get(b.principal) ?? [];

@@ -10,6 +10,8 @@ export interface TokenClaims {
   jti: string;
   exp: number;
   iat: number;
+  /** The issue time in milliseconds (`iat_ms`), so a revocation can cut at the exact moment. */
+  issuedAtMs: number;
   access: ResourceScope[];
 }
 
@@ -55,7 +57,7 @@ export class TokenService {
     const key = this.keys.findLast((k) => k.retiredAt === null)!;
     const issuedAt = new Date();
     const iat = Math.floor(issuedAt.getTime() / 1000);
-    const token = await new SignJWT({ access, name: subject.name })
+    const token = await new SignJWT({ access, name: subject.name, iat_ms: issuedAt.getTime() })
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
       .setIssuer(this.options.issuer)
       .setSubject(subject.principal)
@@ -120,6 +122,7 @@ function toClaims(payload: Record<string, unknown>): TokenClaims | undefined {
     jti: String(payload.jti),
     exp: Number(payload.exp),
     iat: Number(payload.iat),
+    issuedAtMs: typeof payload.iat_ms === 'number' ? payload.iat_ms : Number(payload.iat) * 1000,
     access: scopes,
   };
 }

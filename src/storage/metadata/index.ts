@@ -1,12 +1,14 @@
 import { connect, type Connection } from './connect.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
+import { RevocationStore } from './revocations.js';
 
 /** The metadata store: one interface over SQLite and PostgreSQL. */
 export interface MetadataStore {
   engine: Connection['engine'];
   content: ContentStore;
   principals: PrincipalStore;
+  revocations: RevocationStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -20,6 +22,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     engine: conn.engine,
     content: new ContentStore(conn),
     principals: new PrincipalStore(conn),
+    revocations: new RevocationStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -29,4 +32,5 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 }
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
+export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';
 export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';

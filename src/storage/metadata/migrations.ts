@@ -140,6 +140,24 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0002-revocations': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('revocations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('principal', 'text')
+          .addColumn('jti', 'text')
+          .addColumn('before', bigint)
+          .addColumn('reason', 'text')
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('revocations_expiry').on('revocations').column('expires_at').execute();
+      },
+    },
   };
 }
 

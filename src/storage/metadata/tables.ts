@@ -52,4 +52,15 @@ export interface Database {
     updated_at: number;
   };
   changes: { id: string; at: number };
+  revocations: {
+    id: string;
+    kind: string;
+    principal: string | null;
+    jti: string | null;
+    before: number | null;
+    reason: string | null;
+    actor: string;
+    created_at: number;
+    expires_at: number;
+  };
 }
