@@ -3,6 +3,7 @@ import { isRole, ROLES } from '../../src/access/roles.js';
 import { userPrincipal } from '../../src/identity/directory.js';
 import { isNamespaceName } from '../../src/oci/names.js';
 import type { MetadataStore } from '../../src/storage/metadata/index.js';
+import { addAllowCommand } from './networks.js';
 import { print, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
 
 /** `portcullis namespace create|list`. */
@@ -17,6 +18,8 @@ export function namespaceCommand(): Command {
       const created = await withStore(options, (store) => store.principals.createNamespace(name, options.environment ?? null));
       print(created ? `created namespace ${name}` : `namespace ${name} already exists`);
     });
+
+  addAllowCommand(namespace, 'namespace');
 
   withStoreOptions(namespace.command('list'))
     .description('list namespaces')

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { generatePassword, hashPassword, passwordProblem } from '../../src/identity/passwords.js';
+import { addAllowCommand } from './networks.js';
 import { print, readStdinLine, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
 
 type PasswordOptions = StoreOptions & { passwordStdin?: boolean };
@@ -58,6 +59,8 @@ export function userCommand(): Command {
       if (!found) throw new UsageError(`no user "${name}"`);
       print(generated ? `new password for ${name}: ${password}` : `changed the password of ${name}`);
     });
+
+  addAllowCommand(user, 'user');
 
   return user;
 }

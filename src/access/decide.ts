@@ -1,4 +1,5 @@
 import { inNamespace, isRepositoryName } from '../oci/names.js';
+import type { NamespaceRule } from './network.js';
 import { actionsOf, isRole, type Action } from './roles.js';
 
 /** A role binding as the decision sees it. */
@@ -20,6 +21,10 @@ export interface Subject {
   principal: string;
   enabled: boolean;
   bindings: readonly Binding[];
+  /** Networks the subject's credential may be used from; null or absent for anywhere. */
+  allowedCidrs?: readonly string[] | null;
+  /** Address rules of namespaces (every namespace that has one). */
+  namespaceRules?: readonly NamespaceRule[];
 }
 
 export interface Decision {

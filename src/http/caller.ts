@@ -1,5 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { covers, decide, type ResourceScope, type Subject } from '../access/decide.js';
+import { addressRefusal } from '../access/network.js';
+import { inNamespace } from '../oci/names.js';
 import type { Action } from '../access/roles.js';
 import { RegistryError } from '../errors/registry-error.js';
 import { AuthChallenge, type ChallengeError } from '../identity/challenge.js';
@@ -11,6 +13,8 @@ export interface Caller {
   principal: string;
   name: string;
   claims: TokenClaims;
+  /** The client address: the peer's, or the forwarded one when the peer is a trusted proxy. */
+  address: string;
   /** The subject as of this request: enabled, with its current bindings. */
   subject: Subject;
 }
@@ -48,8 +52,10 @@ export async function authenticate(request: FastifyRequest, services: Services, 
   if (!claims) throw challenge(request, services, scopes, 'invalid_token');
   const { subject, revoked } = await services.directory.holder(claims);
   if (!subject.enabled || revoked) throw challenge(request, services, scopes, 'invalid_token');
+  const refusal = addressRefusal(request.ip, subject.allowedCidrs ?? null, [], () => false);
+  if (refusal) throw deny(request, refusal);
 
-  return { principal: claims.sub, name: claims.name, claims, subject };
+  return { principal: claims.sub, name: claims.name, claims, subject, address: request.ip };
 }
 
 /**
@@ -69,6 +75,26 @@ export async function authorize(
     throw challenge(request, services, [scope], 'insufficient_scope');
   }
   if (!covers(decide(caller.subject, scope).granted, actions)) throw new RegistryError('DENIED');
+  const refusal = networkRefusal(caller, repository);
+  if (refusal) throw deny(request, refusal);
+}
+
+/** Why the caller's address may not reach `repository` under namespace rules, if it may not. */
+function networkRefusal(caller: Caller, repository: string): string | undefined {
+  const rules = caller.subject.namespaceRules ?? [];
+  if (rules.length === 0) return undefined;
+
+  return addressRefusal(caller.address, null, rules, (namespace) => inNamespace(repository, namespace));
+}
+
+/**
+ * A `DENIED` whose reason goes to the request's log line. The client learns only that the
+ * network is not allowed, not which rule said so.
+ */
+export function deny(request: FastifyRequest, reason: string): RegistryError {
+  request.logFields = { ...request.logFields, denied: reason };
+
+  return new RegistryError('DENIED', 'requested access to the resource is denied from this network');
 }
 
 /** The scope `GET /v2/_catalog` needs (PROTOCOLS.md §1.10). */
@@ -101,9 +127,14 @@ export function mayPull(caller: Caller, repository: string): boolean {
   );
 }
 
-/** True when the caller's current bindings let it pull `repository` (the token is not asked). */
+/**
+ * True when the caller's current bindings let it pull `repository` from its address (the token
+ * is not asked).
+ */
 export function bindingsAllowPull(caller: Caller, repository: string): boolean {
-  return decide(caller.subject, { type: 'repository', name: repository, actions: ['pull'] }).granted.includes('pull');
+  const granted = decide(caller.subject, { type: 'repository', name: repository, actions: ['pull'] }).granted;
+
+  return granted.includes('pull') && networkRefusal(caller, repository) === undefined;
 }
 
 function tokenCovers(

@@ -13,7 +13,7 @@ import { registerV2 } from './v2/dispatch.js';
 declare module 'fastify' {
   interface FastifyRequest {
     /** Fields for the request's completion log line, set once the caller is known. */
-    logFields: { repo?: string; user?: string; jti?: string } | null;
+    logFields: { repo?: string; user?: string; jti?: string; denied?: string } | null;
   }
 }
 

@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decide, type ResourceScope } from '../access/decide.js';
+import { addressRefusal } from '../access/network.js';
 import { formatScopes, parseScopes } from '../access/scope.js';
 import { RegistryError } from '../errors/registry-error.js';
 import type { Authenticated } from '../identity/authenticate.js';
+import { deny } from './caller.js';
 import type { Services } from './services.js';
 import { readBody } from './v2/context.js';
 
@@ -33,7 +35,7 @@ async function tokenGet(request: FastifyRequest, reply: FastifyReply, services: 
   const who = await basicCredentials(request, services);
   const scopes = parseScopes(query.getAll('scope'));
   const offline = query.get('offline_token') === 'true';
-  await respond(reply, services, who, scopes, offline, false);
+  await respond(request, reply, services, who, scopes, offline, false);
 }
 
 async function tokenPost(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
@@ -52,10 +54,11 @@ async function tokenPost(request: FastifyRequest, reply: FastifyReply, services:
     throw new RegistryError('BAD_REQUEST', 'grant_type must be password or refresh_token');
   }
   if (!who) throw unauthorized();
-  await respond(reply, services, who, parseScopes([form.get('scope') ?? '']), offline, true);
+  await respond(request, reply, services, who, parseScopes([form.get('scope') ?? '']), offline, true);
 }
 
 async function respond(
+  request: FastifyRequest,
   reply: FastifyReply,
   services: Services,
   who: Authenticated,
@@ -64,6 +67,8 @@ async function respond(
   oauth: boolean,
 ): Promise<void> {
   const subject = await services.directory.subject(who.principal);
+  const refusal = addressRefusal(request.ip, subject.allowedCidrs ?? null, [], () => false);
+  if (refusal) throw deny(request, refusal);
   const access = requested
     .map((scope) => ({ ...scope, actions: decide(subject, scope).granted }))
     .filter((scope) => scope.actions.length > 0);

@@ -1,4 +1,5 @@
 import type { Binding, Subject } from '../access/decide.js';
+import type { NamespaceRule } from '../access/network.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 
 /** Principal ids are `<kind>:<id>`; users are the only kind so far. */
@@ -8,7 +9,8 @@ export function userPrincipal(userId: string): string {
 
 interface Snapshot {
   generation: string;
-  users: Map<string, { name: string; enabled: boolean }>;
+  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null }>;
+  namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
   /** Per principal: tokens issued before this time (ms) are void. */
@@ -48,6 +50,8 @@ export class Directory {
       principal,
       enabled: user?.enabled ?? false,
       bindings: snapshot.bindings.get(principal) ?? [],
+      allowedCidrs: user?.cidrs ?? null,
+      namespaceRules: snapshot.namespaceRules,
     };
   }
 
@@ -92,14 +96,16 @@ export class Directory {
   }
 
   private async load(generation: string): Promise<Snapshot> {
-    const [users, bindings, revocations] = await Promise.all([
+    const [users, bindings, revocations, rules] = await Promise.all([
       this.store.principals.listUsers(),
       this.store.principals.listBindings(),
       this.store.revocations.active(Date.now()),
+      this.store.addressRules.all(),
     ]);
     const snapshot: Snapshot = {
       generation,
       users: new Map(),
+      namespaceRules: rules.namespaces,
       bindings: new Map(),
       revokedTokens: new Set(),
       revokedBefore: new Map(),
@@ -112,7 +118,9 @@ export class Directory {
       }
       if (r.kind === 'all' && r.before !== null) snapshot.allBefore = Math.max(snapshot.allBefore, r.before);
     }
-    for (const u of users) snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled });
+    for (const u of users) {
+      snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null });
+    }
     for (const b of bindings) {
       const list = snapshot.bindings.get(b.principal) ?? [];
       list.push({ principal: b.principal, namespace: b.namespace, role: b.role });

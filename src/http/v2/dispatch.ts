@@ -49,7 +49,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, services: 
   if (!nameOk) throw new RegistryError('NAME_INVALID', 'invalid repository name');
   if (!match.route) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported here`);
 
-  request.logFields = { repo: match.name, user: caller.name, jti: caller.claims.jti };
+  request.logFields = { ...request.logFields, repo: match.name, user: caller.name, jti: caller.claims.jti };
   await authorize(request, services, caller, match.name, match.route.actions);
   await match.route.handler({ request, reply, services, caller, name: match.name, param: match.param, query });
 }

@@ -1,3 +1,4 @@
+import { AddressRuleStore } from './address-rules.js';
 import { connect, type Connection } from './connect.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
@@ -9,6 +10,7 @@ export interface MetadataStore {
   content: ContentStore;
   principals: PrincipalStore;
   revocations: RevocationStore;
+  addressRules: AddressRuleStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -23,6 +25,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     content: new ContentStore(conn),
     principals: new PrincipalStore(conn),
     revocations: new RevocationStore(conn),
+    addressRules: new AddressRuleStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -32,5 +35,6 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 }
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
+export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';
 export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';

@@ -158,6 +158,12 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.createIndex('revocations_expiry').on('revocations').column('expires_at').execute();
       },
     },
+    '0003-address-rules': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('namespaces').addColumn('allowed_cidrs', 'text').execute();
+        await db.schema.alterTable('users').addColumn('allowed_cidrs', 'text').execute();
+      },
+    },
   };
 }
 

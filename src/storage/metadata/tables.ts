@@ -1,7 +1,15 @@
 /** Row shapes of the metadata store. Times are milliseconds since the epoch. */
 export interface Database {
-  users: { id: string; name: string; password_hash: string; disabled: number; created_at: number };
-  namespaces: { name: string; environment: string | null; created_at: number };
+  users: {
+    id: string;
+    name: string;
+    password_hash: string;
+    disabled: number;
+    created_at: number;
+    /** JSON array of CIDRs the user may connect from; null for anywhere. */
+    allowed_cidrs: string | null;
+  };
+  namespaces: { name: string; environment: string | null; created_at: number; allowed_cidrs: string | null };
   bindings: {
     id: string;
     principal: string;
