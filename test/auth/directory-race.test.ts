@@ -29,6 +29,8 @@ function slowStore() {
       },
       listBindings: async (): Promise<BindingRecord[]> => [],
     },
+    revocations: { active: async () => [] },
+    addressRules: { all: async () => ({ namespaces: [], users: new Map() }) },
   };
 
   return {
