@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
+import { keysCommand } from './commands/keys.js';
 import { tokenCommand } from './commands/tokens.js';
 import { userCommand } from './commands/users.js';
 import { UsageError } from './context.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(revokeCommand());
   program.addCommand(bindingsCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(keysCommand());
   program.addCommand(configCommand());
 
   try {

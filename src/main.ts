@@ -7,9 +7,9 @@ import type { Services } from './http/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
-import { deriveSecret, loadSigningKeys } from './identity/keys.js';
+import { ensureSigningKey, KeyRing } from './identity/keys.js';
 import { LoginThrottle } from './identity/throttle.js';
-import { TokenService } from './identity/tokens.js';
+import { TOKEN_LEEWAY_SECONDS, TokenService } from './identity/tokens.js';
 import { BlobService } from './registry/blobs.js';
 import { ManifestService } from './registry/manifests.js';
 import { UploadStateSigner } from './registry/upload-state.js';
@@ -42,7 +42,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     }
 
     const directory = new Directory(store);
-    const keys = await loadSigningKeys(store.principals);
+    await ensureSigningKey(store.principals);
+    const keys = new KeyRing(store, (config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000);
     const services: Services = {
       config,
       store,
@@ -52,7 +53,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         store.content,
         driver,
         config.uploads.expireAfter * 1000,
-        new UploadStateSigner(deriveSecret(keys, 'upload-state')),
+        new UploadStateSigner(await store.keys.secret('upload-state')),
       ),
       manifests: new ManifestService(store.content),
       tokens: new TokenService(keys, {

@@ -24,8 +24,8 @@ export function registerToken(app: FastifyInstance, services: Services): void {
     await tokenPost(request, reply, services);
     return reply;
   });
-  app.get('/token/jwks', (_request, reply) => {
-    reply.header('Cache-Control', 'max-age=300').send(services.tokens.publicKeys());
+  app.get('/token/jwks', async (_request, reply) => {
+    return reply.header('Cache-Control', 'max-age=60').send(await services.tokens.publicKeys());
   });
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { SignJWT, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { ResourceScope } from '../access/decide.js';
-import { TOKEN_ALGORITHM, type SigningKey } from './keys.js';
+import { TOKEN_ALGORITHM, type KeyRing } from './keys.js';
 
 /** The claims of a registry token (PROTOCOLS.md §2.5) plus the user name for logs. */
 export interface TokenClaims {
@@ -28,7 +28,7 @@ export interface TokenServiceOptions {
 }
 
 /** Leeway for clock skew between nodes, as distribution allows. */
-const LEEWAY_SECONDS = 60;
+export const TOKEN_LEEWAY_SECONDS = 60;
 const CACHE_LIMIT = 10_000;
 
 /**
@@ -37,24 +37,20 @@ const CACHE_LIMIT = 10_000;
  * re-checked on every request by the caller.
  */
 export class TokenService {
-  private readonly jwks: ReturnType<typeof createLocalJWKSet>;
   private readonly verified = new Map<string, TokenClaims>();
 
   constructor(
-    private readonly keys: readonly SigningKey[],
+    private readonly keys: KeyRing,
     private readonly options: TokenServiceOptions,
-  ) {
-    if (!keys.some((k) => k.retiredAt === null)) throw new TypeError('no active signing key');
-    this.jwks = createLocalJWKSet(this.publicKeys());
-  }
+  ) {}
 
   /** The JWKS document listing every key whose tokens may still be valid. */
-  publicKeys(): JSONWebKeySet {
-    return { keys: this.keys.map((k) => k.publicJwk) };
+  async publicKeys(): Promise<JSONWebKeySet> {
+    return (await this.keys.current()).document;
   }
 
   async issue(subject: { principal: string; name: string }, access: ResourceScope[]): Promise<IssuedToken> {
-    const key = this.keys.findLast((k) => k.retiredAt === null)!;
+    const key = (await this.keys.current()).signing;
     const issuedAt = new Date();
     const iat = Math.floor(issuedAt.getTime() / 1000);
     const token = await new SignJWT({ access, name: subject.name, iat_ms: issuedAt.getTime() })
@@ -76,15 +72,16 @@ export class TokenService {
     const now = Math.floor(Date.now() / 1000);
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.exp + LEEWAY_SECONDS > now) return cached;
+      if (cached.exp + TOKEN_LEEWAY_SECONDS > now) return cached;
       this.verified.delete(token);
     }
     try {
-      const { payload } = await jwtVerify(token, this.jwks, {
+      const { jwks } = await this.keys.current();
+      const { payload } = await jwtVerify(token, jwks, {
         algorithms: [TOKEN_ALGORITHM],
         issuer: this.options.issuer,
         audience: this.options.service,
-        clockTolerance: LEEWAY_SECONDS,
+        clockTolerance: TOKEN_LEEWAY_SECONDS,
         typ: 'JWT',
         requiredClaims: ['sub', 'exp', 'jti', 'iat'],
       });

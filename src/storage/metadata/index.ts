@@ -1,5 +1,6 @@
 import { AddressRuleStore } from './address-rules.js';
 import { connect, type Connection } from './connect.js';
+import { KeyStore } from './keys.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
 import { RevocationStore } from './revocations.js';
@@ -11,6 +12,7 @@ export interface MetadataStore {
   principals: PrincipalStore;
   revocations: RevocationStore;
   addressRules: AddressRuleStore;
+  keys: KeyStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -26,6 +28,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     principals: new PrincipalStore(conn),
     revocations: new RevocationStore(conn),
     addressRules: new AddressRuleStore(conn),
+    keys: new KeyStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();

@@ -164,6 +164,16 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.alterTable('users').addColumn('allowed_cidrs', 'text').execute();
       },
     },
+    '0004-secrets': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('secrets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .addColumn('created_at', types.bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

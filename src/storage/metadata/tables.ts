@@ -60,6 +60,7 @@ export interface Database {
     updated_at: number;
   };
   changes: { id: string; at: number };
+  secrets: { name: string; value: string; created_at: number };
   revocations: {
     id: string;
     kind: string;
