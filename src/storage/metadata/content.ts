@@ -129,23 +129,18 @@ export class ContentStore {
 
   /** Those of `digests` that `repository` does not link. */
   async missingBlobs(repository: string, digests: string[]): Promise<string[]> {
-    if (digests.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('repository_blobs')
-      .select('digest')
-      .where('repository', '=', repository)
-      .where('digest', 'in', digests)
-      .execute();
-    const found = new Set(rows.map((r) => r.digest));
-
-    return digests.filter((d) => !found.has(d));
+    return this.missing('repository_blobs', repository, digests);
   }
 
   /** Those of `digests` that are not manifests of `repository`. */
   async missingManifests(repository: string, digests: string[]): Promise<string[]> {
+    return this.missing('manifests', repository, digests);
+  }
+
+  private async missing(table: 'repository_blobs' | 'manifests', repository: string, digests: string[]): Promise<string[]> {
     if (digests.length === 0) return [];
     const rows = await this.db
-      .selectFrom('manifests')
+      .selectFrom(table)
       .select('digest')
       .where('repository', '=', repository)
       .where('digest', 'in', digests)

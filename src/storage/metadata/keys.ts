@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Connection } from './connect.js';
 import type { SigningKeyRecord } from './principals.js';
+import { insertSigningKey } from './writes.js';
 
 /** Token-signing key rotation and the registry's own secrets, shared by every node. */
 export class KeyStore {
@@ -11,16 +12,7 @@ export class KeyStore {
   async rotate(key: Omit<SigningKeyRecord, 'retiredAt'>, now: number): Promise<void> {
     await this.conn.db.transaction().execute(async (tx) => {
       await tx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
-      await tx
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          private_jwk: key.privateJwk,
-          public_jwk: key.publicJwk,
-          created_at: key.createdAt,
-          retired_at: null,
-        })
-        .execute();
+      await insertSigningKey(tx, key);
       await this.conn.notify(tx);
     });
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Connection } from './connect.js';
+import { insertSigningKey } from './writes.js';
 
 export interface UserRecord {
   id: string;
@@ -197,16 +198,7 @@ export class PrincipalStore {
       }
       const existing = await tx.selectFrom('signing_keys').select('kid').executeTakeFirst();
       if (existing) return;
-      await tx
-        .insertInto('signing_keys')
-        .values({
-          kid: key.kid,
-          private_jwk: key.privateJwk,
-          public_jwk: key.publicJwk,
-          created_at: key.createdAt,
-          retired_at: null,
-        })
-        .execute();
+      await insertSigningKey(tx, key);
     });
 
     return this.signingKeys();

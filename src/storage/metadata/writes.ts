@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { UploadRecord } from './content.js';
+import type { SigningKeyRecord } from './principals.js';
 import type { Database } from './tables.js';
 
 // The writes several ContentStore operations share, each run inside the caller's transaction.
@@ -79,4 +80,17 @@ export async function moveTag(
     .execute();
 
   return true;
+}
+
+export async function insertSigningKey(db: Kysely<Database>, key: Omit<SigningKeyRecord, 'retiredAt'>): Promise<void> {
+  await db
+    .insertInto('signing_keys')
+    .values({
+      kid: key.kid,
+      private_jwk: key.privateJwk,
+      public_jwk: key.publicJwk,
+      created_at: key.createdAt,
+      retired_at: null,
+    })
+    .execute();
 }
