@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { environmentMixing } from '../../src/access/environments.js';
 import { isRole, ROLES } from '../../src/access/roles.js';
 import { userPrincipal } from '../../src/identity/directory.js';
 import { isNamespaceName } from '../../src/oci/names.js';
@@ -42,6 +43,20 @@ async function resolveBinding(store: MetadataStore, role: string, userName: stri
   return userPrincipal(user.id);
 }
 
+/** A user may not reach production and non-production namespaces unless an admin allowed it. */
+async function refuseEnvironmentMixing(store: MetadataStore, userName: string, principal: string, namespace: string) {
+  const user = await store.principals.userByName(userName);
+  if (user?.mixedEnvironments) return;
+  const labels = new Map((await store.principals.listNamespaces()).map((n) => [n.name, n.environment]));
+  const held = (await store.principals.listBindings()).filter((b) => b.principal === principal).map((b) => b.namespace);
+  const problem = environmentMixing([...new Set([...held, namespace])], (n) => labels.get(n) ?? null);
+  if (problem) {
+    throw new UsageError(
+      `refusing: ${userName} ${problem}; to allow it, run: portcullis user environments ${userName} --mixed`,
+    );
+  }
+}
+
 /** `portcullis grant ROLE USER NAMESPACE`. */
 export function grantCommand(): Command {
   return withStoreOptions(new Command('grant'))
@@ -52,6 +67,7 @@ export function grantCommand(): Command {
     .action(async (role: string, userName: string, namespace: string, options: StoreOptions) => {
       await withStore(options, async (store) => {
         const principal = await resolveBinding(store, role, userName, namespace);
+        await refuseEnvironmentMixing(store, userName, principal, namespace);
         await store.principals.grant(principal, namespace, role);
       });
       print(`granted ${role} on ${namespace} to ${userName}`);
@@ -81,9 +97,13 @@ export function bindingsCommand(): Command {
     .description('list role bindings')
     .action(async (options: StoreOptions) => {
       const rows = await withStore(options, async (store) => {
-        const users = new Map((await store.principals.listUsers()).map((u) => [userPrincipal(u.id), u.name]));
-        return (await store.principals.listBindings()).map((b) => ({ ...b, who: users.get(b.principal) ?? b.principal }));
+        const users = new Map((await store.principals.listUsers()).map((u) => [userPrincipal(u.id), u]));
+        return (await store.principals.listBindings()).map((b) => {
+          const user = users.get(b.principal);
+
+          return { ...b, who: user?.name ?? b.principal, mixed: user?.mixedEnvironments ?? false };
+        });
       });
-      for (const b of rows) print(`${b.namespace}\t${b.role}\t${b.who}`);
+      for (const b of rows) print(`${b.namespace}\t${b.role}\t${b.who}${b.mixed ? '\tmixed-environments' : ''}`);
     });
 }

@@ -37,7 +37,10 @@ export function userCommand(): Command {
     .description('list users')
     .action(async (options: StoreOptions) => {
       const users = await withStore(options, (store) => store.principals.listUsers());
-      for (const u of users) print(`${u.name}\t${u.disabled ? 'disabled' : 'enabled'}\t${new Date(u.createdAt).toISOString()}`);
+      for (const u of users) {
+        const exception = u.mixedEnvironments ? '\tmixed-environments' : '';
+        print(`${u.name}\t${u.disabled ? 'disabled' : 'enabled'}\t${new Date(u.createdAt).toISOString()}${exception}`);
+      }
     });
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
@@ -61,6 +64,17 @@ export function userCommand(): Command {
     });
 
   addAllowCommand(user, 'user');
+
+  withStoreOptions(user.command('environments <name>'))
+    .description('allow (--mixed) or forbid (--separate) bindings in both production and non-production namespaces')
+    .option('--mixed', 'allow it: an exception, listed by `user list` and `bindings`')
+    .option('--separate', 'forbid it again (the default)')
+    .action(async (name: string, options: StoreOptions & { mixed?: boolean; separate?: boolean }) => {
+      if (Boolean(options.mixed) === Boolean(options.separate)) throw new UsageError('give exactly one of --mixed or --separate');
+      const found = await withStore(options, (store) => store.principals.setMixedEnvironments(name, Boolean(options.mixed)));
+      if (!found) throw new UsageError(`no user "${name}"`);
+      print(options.mixed ? `${name} may hold bindings in production and non-production namespaces` : `${name} must keep production and non-production apart`);
+    });
 
   return user;
 }

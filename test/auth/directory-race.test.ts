@@ -15,6 +15,7 @@ function slowStore() {
     id: 'u1',
     name: 'carol',
     passwordHash: 'x',
+    mixedEnvironments: false,
     disabled,
     createdAt: 0,
   });

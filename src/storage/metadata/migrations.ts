@@ -174,6 +174,14 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0005-environment-exceptions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('users')
+          .addColumn('mixed_environments', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

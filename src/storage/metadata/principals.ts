@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Connection } from './connect.js';
+import type { Database } from './tables.js';
 import { insertSigningKey } from './writes.js';
 
 export interface UserRecord {
@@ -9,6 +10,8 @@ export interface UserRecord {
   passwordHash: string;
   disabled: boolean;
   createdAt: number;
+  /** An admin allowed this user bindings in both production and non-production namespaces. */
+  mixedEnvironments: boolean;
 }
 
 export interface NamespaceRecord {
@@ -37,7 +40,15 @@ export class PrincipalStore {
   constructor(private readonly conn: Connection) {}
 
   async createUser(name: string, passwordHash: string): Promise<UserRecord> {
-    const row = { id: randomUUID(), name, password_hash: passwordHash, disabled: 0, created_at: Date.now() };
+    const row = {
+      id: randomUUID(),
+      name,
+      password_hash: passwordHash,
+      disabled: 0,
+      created_at: Date.now(),
+      allowed_cidrs: null,
+      mixed_environments: 0,
+    };
     await this.changing(async (db) => {
       await db.insertInto('users').values(row).execute();
     });
@@ -78,6 +89,19 @@ export class PrincipalStore {
       const result = await db
         .updateTable('users')
         .set({ disabled: disabled ? 1 : 0 })
+        .where('name', '=', name)
+        .executeTakeFirst();
+
+      return result.numUpdatedRows > 0n;
+    });
+  }
+
+  /** Allows or forbids the user bindings in both production and non-production namespaces. */
+  async setMixedEnvironments(name: string, allowed: boolean): Promise<boolean> {
+    return this.changing(async (db) => {
+      const result = await db
+        .updateTable('users')
+        .set({ mixed_environments: allowed ? 1 : 0 })
         .where('name', '=', name)
         .executeTakeFirst();
 
@@ -214,12 +238,13 @@ export class PrincipalStore {
   }
 }
 
-function toUser(row: { id: string; name: string; password_hash: string; disabled: number; created_at: number }): UserRecord {
+function toUser(row: Database['users']): UserRecord {
   return {
     id: row.id,
     name: row.name,
     passwordHash: row.password_hash,
     disabled: row.disabled !== 0,
     createdAt: row.created_at,
+    mixedEnvironments: row.mixed_environments !== 0,
   };
 }

@@ -8,6 +8,8 @@ export interface Database {
     created_at: number;
     /** JSON array of CIDRs the user may connect from; null for anywhere. */
     allowed_cidrs: string | null;
+    /** 1 when an admin allowed bindings in both production and non-production namespaces. */
+    mixed_environments: number;
   };
   namespaces: { name: string; environment: string | null; created_at: number; allowed_cidrs: string | null };
   bindings: {

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { environmentMixing, isProduction } from './environments.js';
+
+const labels: Record<string, string | null> = { app: 'prod', ci: 'build', qa: 'test', misc: null, live: 'Production' };
+const labelOf = (n: string) => labels[n] ?? null;
+
+describe('environment separation', () => {
+  it('knows production labels', () => {
+    expect(['prod', 'Production', 'PROD'].map(isProduction)).toEqual([true, true, true]);
+    expect(['build', 'test', 'preprod'].map(isProduction)).toEqual([false, false, false]);
+    expect(isProduction(null)).toBe(false);
+  });
+
+  it('allows bindings within one side', () => {
+    expect(environmentMixing(['app', 'live'], labelOf)).toBeUndefined();
+    expect(environmentMixing(['ci', 'qa', 'misc'], labelOf)).toBeUndefined();
+  });
+
+  it('names both sides when a set mixes them, the root counting as both', () => {
+    expect(environmentMixing(['app', 'ci'], labelOf)).toBe(
+      'would reach production (app) and non-production (ci) namespaces',
+    );
+    expect(environmentMixing(['*'], labelOf)).toBe('would reach production (*) and non-production (*) namespaces');
+    expect(environmentMixing(['misc', 'live'], labelOf)).toMatch(/production \(live\)/);
+  });
+});

@@ -1,0 +1,24 @@
+/**
+ * Environment separation: a credential bound to production namespaces should not also reach
+ * non-production ones, where controls are looser. Pure functions over labels.
+ */
+
+/** Labels that mark a production namespace (case-insensitive). */
+const PRODUCTION = new Set(['prod', 'production']);
+
+export function isProduction(label: string | null): boolean {
+  return label !== null && PRODUCTION.has(label.toLowerCase());
+}
+
+/**
+ * Why binding a principal to all of `namespaces` would mix production and non-production, or
+ * undefined when it would not. The root namespace `*` reaches both. Unlabelled namespaces
+ * count as non-production.
+ */
+export function environmentMixing(namespaces: readonly string[], labelOf: (namespace: string) => string | null): string | undefined {
+  const prod = namespaces.filter((n) => n === '*' || isProduction(labelOf(n)));
+  const other = namespaces.filter((n) => n === '*' || !isProduction(labelOf(n)));
+  if (prod.length === 0 || other.length === 0) return undefined;
+
+  return `would reach production (${prod.join(', ')}) and non-production (${other.join(', ')}) namespaces`;
+}
