@@ -16,11 +16,15 @@ describe('environment separation', () => {
     expect(environmentMixing(['ci', 'qa', 'misc'], labelOf)).toBeUndefined();
   });
 
-  it('names both sides when a set mixes them, the root counting as both', () => {
+  it('names both sides when a set mixes them', () => {
     expect(environmentMixing(['app', 'ci'], labelOf)).toBe(
       'would reach production (app) and non-production (ci) namespaces',
     );
-    expect(environmentMixing(['*'], labelOf)).toBe('would reach production (*) and non-production (*) namespaces');
     expect(environmentMixing(['misc', 'live'], labelOf)).toMatch(/production \(live\)/);
+  });
+
+  it("leaves the administrators' root namespace out", () => {
+    expect(environmentMixing(['*'], labelOf)).toBeUndefined();
+    expect(environmentMixing(['*', 'app'], labelOf)).toBeUndefined();
   });
 });

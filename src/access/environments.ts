@@ -12,12 +12,13 @@ export function isProduction(label: string | null): boolean {
 
 /**
  * Why binding a principal to all of `namespaces` would mix production and non-production, or
- * undefined when it would not. The root namespace `*` reaches both. Unlabelled namespaces
- * count as non-production.
+ * undefined when it would not. Unlabelled namespaces count as non-production. The root
+ * namespace `*` is the administrators' and is left out: it reaches everything by design.
  */
 export function environmentMixing(namespaces: readonly string[], labelOf: (namespace: string) => string | null): string | undefined {
-  const prod = namespaces.filter((n) => n === '*' || isProduction(labelOf(n)));
-  const other = namespaces.filter((n) => n === '*' || !isProduction(labelOf(n)));
+  const scoped = namespaces.filter((n) => n !== '*');
+  const prod = scoped.filter((n) => isProduction(labelOf(n)));
+  const other = scoped.filter((n) => !isProduction(labelOf(n)));
   if (prod.length === 0 || other.length === 0) return undefined;
 
   return `would reach production (${prod.join(', ')}) and non-production (${other.join(', ')}) namespaces`;

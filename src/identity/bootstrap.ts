@@ -31,8 +31,6 @@ export async function bootstrapAdmin(
   const password = suppliedPassword ?? generatePassword();
   const user = await store.principals.createUser(ADMIN_USER, await hashPassword(password));
   await store.principals.grant(userPrincipal(user.id), '*', 'admin');
-  // The root namespace reaches production and everything else: the first admin is the exception.
-  await store.principals.setMixedEnvironments(ADMIN_USER, true);
   if (suppliedPassword !== undefined) return {};
 
   const passwordFile = path.join(dataDir, ADMIN_PASSWORD_FILE);
