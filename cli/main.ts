@@ -3,6 +3,7 @@ import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
 import { keysCommand } from './commands/keys.js';
+import { robotCommand } from './commands/robots.js';
 import { tokenCommand } from './commands/tokens.js';
 import { userCommand } from './commands/users.js';
 import { UsageError } from './context.js';
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(grantCommand());
   program.addCommand(revokeCommand());
   program.addCommand(bindingsCommand());
+  program.addCommand(robotCommand());
   program.addCommand(tokenCommand());
   program.addCommand(keysCommand());
   program.addCommand(configCommand());

@@ -63,6 +63,10 @@ export const configSchema = z
       .object({ expireAfter: seconds.default(24 * 3600) })
       .strict()
       .default({ expireAfter: 86400 }),
+    robots: z
+      .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })
+      .strict()
+      .default({ maxLifetimeDays: 90 }),
     catalog: z
       .object({ maxEntries: z.number().int().min(1).max(10000).default(1000) })
       .strict()

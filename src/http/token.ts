@@ -80,7 +80,8 @@ async function respond(
     issued_at: issued.issuedAt.toISOString(),
   };
   if (oauth) body.scope = formatScopes(access);
-  if (offline) body.refresh_token = await services.authenticator.issueRefreshToken(who, services.config.auth.refreshTokenTtl);
+  // Robots hold a secret already; refresh tokens are for people's clients (docker login).
+  if (offline && who.userId) body.refresh_token = await services.authenticator.issueRefreshToken(who, services.config.auth.refreshTokenTtl);
   reply.header('Cache-Control', 'no-store').code(200).send(body);
 }
 
@@ -115,7 +116,7 @@ async function signIn(
       headers: { 'Retry-After': String(wait) },
     });
   }
-  const who = await services.authenticator.password(name, password);
+  const who = await services.authenticator.password(name, password, request.ip);
   if (who) services.throttle.succeeded(name);
   else services.throttle.failed(name, request.ip);
 

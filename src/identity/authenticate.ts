@@ -3,6 +3,7 @@ import type { MetadataStore } from '../storage/metadata/index.js';
 import type { Directory } from './directory.js';
 import { userPrincipal } from './directory.js';
 import { DECOY_HASH, verifyPassword } from './passwords.js';
+import { ROBOT_PREFIX, robotPrincipal, robotSecretMatches } from './robots.js';
 
 /** Who a credential proved to be. */
 export interface Authenticated {
@@ -29,8 +30,12 @@ export class Authenticator {
     private readonly directory: Directory,
   ) {}
 
-  /** The user, when the name and password match an enabled account; undefined otherwise. */
-  async password(name: string, password: string): Promise<Authenticated | undefined> {
+  /**
+   * The user (or, for `robot+<name>`, the robot) when the name and password or secret match an
+   * enabled, unexpired account; undefined otherwise. `address` is recorded as a robot's last use.
+   */
+  async password(name: string, password: string, address = ''): Promise<Authenticated | undefined> {
+    if (name.startsWith(ROBOT_PREFIX)) return this.robot(name.slice(ROBOT_PREFIX.length), password, address);
     const generation = await this.directory.generation();
     if (generation !== this.rememberedAt) {
       this.remembered = new Map();
@@ -48,6 +53,15 @@ export class Authenticator {
     this.remembered.set(cacheKey, { who, until: Date.now() + REMEMBER_MS });
 
     return who;
+  }
+
+  private async robot(name: string, secret: string, address: string): Promise<Authenticated | undefined> {
+    const robot = await this.store.robots.byName(name);
+    const now = Date.now();
+    if (!robot || robot.disabled || robot.expiresAt <= now || !robotSecretMatches(robot, secret, now)) return undefined;
+    await this.store.robots.markUsed(robot.id, now, address);
+
+    return { principal: robotPrincipal(robot.id), name: `${ROBOT_PREFIX}${robot.name}`, userId: '' };
   }
 
   /** Issues an opaque refresh token for the user; only its hash is stored. */

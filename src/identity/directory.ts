@@ -1,6 +1,7 @@
 import type { Binding, Subject } from '../access/decide.js';
 import type { NamespaceRule } from '../access/network.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
+import { robotPrincipal } from './robots.js';
 
 /** Principal ids are `<kind>:<id>`; users are the only kind so far. */
 export function userPrincipal(userId: string): string {
@@ -9,7 +10,8 @@ export function userPrincipal(userId: string): string {
 
 interface Snapshot {
   generation: string;
-  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null }>;
+  /** Users and robots by principal; a robot also has the time it expires. */
+  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number }>;
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
@@ -48,7 +50,7 @@ export class Directory {
 
     return {
       principal,
-      enabled: user?.enabled ?? false,
+      enabled: (user?.enabled ?? false) && (user?.expiresAt === undefined || user.expiresAt > Date.now()),
       bindings: snapshot.bindings.get(principal) ?? [],
       allowedCidrs: user?.cidrs ?? null,
       namespaceRules: snapshot.namespaceRules,
@@ -96,11 +98,12 @@ export class Directory {
   }
 
   private async load(generation: string): Promise<Snapshot> {
-    const [users, bindings, revocations, rules] = await Promise.all([
+    const [users, bindings, revocations, rules, robots] = await Promise.all([
       this.store.principals.listUsers(),
       this.store.principals.listBindings(),
       this.store.revocations.active(Date.now()),
       this.store.addressRules.all(),
+      this.store.robots.list(),
     ]);
     const snapshot: Snapshot = {
       generation,
@@ -117,6 +120,9 @@ export class Directory {
         snapshot.revokedBefore.set(r.principal, Math.max(r.before, snapshot.revokedBefore.get(r.principal) ?? 0));
       }
       if (r.kind === 'all' && r.before !== null) snapshot.allBefore = Math.max(snapshot.allBefore, r.before);
+    }
+    for (const r of robots) {
+      snapshot.users.set(robotPrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: null, expiresAt: r.expiresAt });
     }
     for (const u of users) {
       snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null });

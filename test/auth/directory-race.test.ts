@@ -31,6 +31,7 @@ function slowStore() {
       listBindings: async (): Promise<BindingRecord[]> => [],
     },
     revocations: { active: async () => [] },
+    robots: { list: async () => [] },
     addressRules: { all: async () => ({ namespaces: [], users: new Map() }) },
   };
 

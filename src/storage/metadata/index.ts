@@ -1,6 +1,7 @@
 import { AddressRuleStore } from './address-rules.js';
 import { connect, type Connection } from './connect.js';
 import { KeyStore } from './keys.js';
+import { RobotStore } from './robots.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
 import { RevocationStore } from './revocations.js';
@@ -13,6 +14,7 @@ export interface MetadataStore {
   revocations: RevocationStore;
   addressRules: AddressRuleStore;
   keys: KeyStore;
+  robots: RobotStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -29,6 +31,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     revocations: new RevocationStore(conn),
     addressRules: new AddressRuleStore(conn),
     keys: new KeyStore(conn),
+    robots: new RobotStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -38,6 +41,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 }
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
+export type { RobotRecord } from './robots.js';
 export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';
 export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';

@@ -182,6 +182,25 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0006-robots': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('robots')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('namespace', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('previous_hash', 'text')
+          .addColumn('previous_until', bigint)
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_used_at', bigint)
+          .addColumn('last_used_ip', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -63,6 +63,19 @@ export interface Database {
   };
   changes: { id: string; at: number };
   secrets: { name: string; value: string; created_at: number };
+  robots: {
+    id: string;
+    name: string;
+    namespace: string;
+    secret_hash: string;
+    previous_hash: string | null;
+    previous_until: number | null;
+    expires_at: number;
+    disabled: number;
+    last_used_at: number | null;
+    last_used_ip: string | null;
+    created_at: number;
+  };
   revocations: {
     id: string;
     kind: string;
