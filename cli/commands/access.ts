@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { environmentMixing } from '../../src/access/environments.js';
 import { isRole, ROLES } from '../../src/access/roles.js';
 import { userPrincipal } from '../../src/identity/directory.js';
+import { ROBOT_PREFIX, robotPrincipal } from '../../src/identity/robots.js';
 import { isNamespaceName } from '../../src/oci/names.js';
 import type { MetadataStore } from '../../src/storage/metadata/index.js';
 import { addAllowCommand } from './networks.js';
@@ -98,10 +99,11 @@ export function bindingsCommand(): Command {
     .action(async (options: StoreOptions) => {
       const rows = await withStore(options, async (store) => {
         const users = new Map((await store.principals.listUsers()).map((u) => [userPrincipal(u.id), u]));
+        const robots = new Map((await store.robots.list()).map((r) => [robotPrincipal(r.id), `${ROBOT_PREFIX}${r.name}`]));
         return (await store.principals.listBindings()).map((b) => {
           const user = users.get(b.principal);
 
-          return { ...b, who: user?.name ?? b.principal, mixed: user?.mixedEnvironments ?? false };
+          return { ...b, who: user?.name ?? robots.get(b.principal) ?? b.principal, mixed: user?.mixedEnvironments ?? false };
         });
       });
       for (const b of rows) print(`${b.namespace}\t${b.role}\t${b.who}${b.mixed ? '\tmixed-environments' : ''}`);

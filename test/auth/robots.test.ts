@@ -45,6 +45,7 @@ describe('robot accounts', () => {
     expect(push.status).toBe(202);
     expect((await token('robot+ci', `${secret}x`)).status).toBe(401);
 
+    expect((await cli('bindings')).stdout).toContain('team\twriter\trobot+ci\n');
     const listed = await cli('robot', 'list');
     expect(listed.stdout).toMatch(/^robot\+ci\tteam\texpires \S+\tlast used \S+ from 127\.0\.0\.1\tenabled$/m);
     expect(listed.stdout).not.toContain(secret);
