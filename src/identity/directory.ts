@@ -64,11 +64,6 @@ export class Directory {
     return { subject: this.subjectIn(snapshot, token.sub), revoked: this.revokedIn(snapshot, token) };
   }
 
-  /** Why the token is revoked, or undefined when it is not. */
-  async revoked(token: TokenIdentity): Promise<string | undefined> {
-    return this.revokedIn(await this.current(), token);
-  }
-
   private revokedIn(snapshot: Snapshot, token: TokenIdentity): string | undefined {
     if (snapshot.revokedTokens.has(token.jti)) return 'token revoked';
     if (token.issuedAtMs < (snapshot.revokedBefore.get(token.sub) ?? 0)) return "subject's tokens revoked";
