@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
+import { federationCommand } from './commands/federation.js';
 import { keysCommand } from './commands/keys.js';
 import { robotCommand } from './commands/robots.js';
 import { tokenCommand } from './commands/tokens.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(revokeCommand());
   program.addCommand(bindingsCommand());
   program.addCommand(robotCommand());
+  program.addCommand(federationCommand());
   program.addCommand(tokenCommand());
   program.addCommand(keysCommand());
   program.addCommand(configCommand());

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -7,6 +8,7 @@ import type { Services } from './http/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
+import { Federation } from './identity/federation/service.js';
 import { ensureSigningKey, KeyRing } from './identity/keys.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { TOKEN_LEEWAY_SECONDS, TokenService } from './identity/tokens.js';
@@ -18,6 +20,7 @@ import { FilesystemBlobDriver } from './storage/blobs/filesystem.js';
 import { openMetadataStore } from './storage/metadata/index.js';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+const BUNDLE_CHECK_MS = 60 * 1000;
 
 export interface Running {
   app: FastifyInstance;
@@ -42,6 +45,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     }
 
     const directory = new Directory(store);
+    const federation = new Federation(store, config.federation.issuers, { cooldownMs: config.federation.keyRefetchSeconds * 1000 });
     await ensureSigningKey(store.principals);
     const keys = new KeyRing(store, (config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000);
     const services: Services = {
@@ -63,9 +67,11 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       }),
       directory,
       authenticator: new Authenticator(store, directory),
+      federation,
       throttle: new LoginThrottle(config.auth.throttle),
     };
-    const app = buildServer(services, logger);
+    const clientCas = config.tls ? await authorityPems(federation) : [];
+    const app = buildServer(services, logger, clientCas);
     const sweep = async () => {
       await services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));
       await store.revocations.prune(Date.now()).catch((err) => logger.warn({ err }, 'failed to prune revocations'));
@@ -73,6 +79,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     await sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
     timer.unref();
+    const bundles = clientCas.length > 0 ? setInterval(() => refreshClientCas(app, config, federation, logger), BUNDLE_CHECK_MS) : undefined;
+    bundles?.unref();
 
     const { host, port } = splitListen(config.listen);
     const address = await app.listen({ host, port }).catch((err: NodeJS.ErrnoException) => {
@@ -86,6 +94,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       address,
       close: async () => {
         clearInterval(timer);
+        clearInterval(bundles);
         await closeGracefully(app);
         await store.close();
       },
@@ -93,6 +102,22 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
   } catch (err) {
     await store.close();
     throw err;
+  }
+}
+
+async function authorityPems(federation: Federation): Promise<string[]> {
+  return [...new Set((await federation.authorities()).map((c) => c.toString()))].sort();
+}
+
+/** Hands TLS the SPIFFE bundles' current CA certificates, so a rotated bundle applies within a minute. */
+async function refreshClientCas(app: FastifyInstance, config: Config, federation: Federation, logger: Logger): Promise<void> {
+  try {
+    const ca = await authorityPems(federation);
+    if (ca.length === 0) return;
+    const server = app.server as unknown as import('node:tls').Server;
+    server.setSecureContext({ cert: readFileSync(config.tls!.cert), key: readFileSync(config.tls!.key), ca });
+  } catch (err) {
+    logger.warn({ err }, 'failed to refresh the SPIFFE client certificate authorities');
   }
 }
 

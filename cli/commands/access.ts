@@ -2,7 +2,9 @@ import { Command } from 'commander';
 import { environmentMixing } from '../../src/access/environments.js';
 import { isRole, ROLES } from '../../src/access/roles.js';
 import { userPrincipal } from '../../src/identity/directory.js';
+import { RULE_PREFIX } from '../../src/identity/federation/service.js';
 import { ROBOT_PREFIX, robotPrincipal } from '../../src/identity/robots.js';
+import { rulePrincipal } from '../../src/storage/metadata/federation.js';
 import { isNamespaceName } from '../../src/oci/names.js';
 import type { MetadataStore } from '../../src/storage/metadata/index.js';
 import { addAllowCommand } from './networks.js';
@@ -99,11 +101,15 @@ export function bindingsCommand(): Command {
     .action(async (options: StoreOptions) => {
       const rows = await withStore(options, async (store) => {
         const users = new Map((await store.principals.listUsers()).map((u) => [userPrincipal(u.id), u]));
-        const robots = new Map((await store.robots.list()).map((r) => [robotPrincipal(r.id), `${ROBOT_PREFIX}${r.name}`]));
+        const others = new Map<string, { name: string; mixed: boolean }>([
+          ...(await store.robots.list()).map((r) => [robotPrincipal(r.id), { name: `${ROBOT_PREFIX}${r.name}`, mixed: false }] as const),
+          ...(await store.federation.rules()).map((r) => [rulePrincipal(r.id), { name: `${RULE_PREFIX}${r.name}`, mixed: r.mixedEnvironments }] as const),
+        ]);
         return (await store.principals.listBindings()).map((b) => {
           const user = users.get(b.principal);
+          const other = others.get(b.principal);
 
-          return { ...b, who: user?.name ?? robots.get(b.principal) ?? b.principal, mixed: user?.mixedEnvironments ?? false };
+          return { ...b, who: user?.name ?? other?.name ?? b.principal, mixed: user?.mixedEnvironments ?? other?.mixed ?? false };
         });
       });
       for (const b of rows) print(`${b.namespace}\t${b.role}\t${b.who}${b.mixed ? '\tmixed-environments' : ''}`);

@@ -17,19 +17,22 @@ function cidrsFrom(options: AllowOptions): string[] | null {
 }
 
 /**
- * Adds `allow NAME --cidr LIST | --anywhere` under `namespace` or `user`: the networks from
- * which the namespace's repositories, or the user's credentials, may be used.
+ * Adds `allow NAME --cidr LIST | --anywhere` under `namespace`, `user`, `robot` or `rule`: the
+ * networks from which the namespace's repositories, or the credential, may be used.
  */
-export function addAllowCommand(parent: Command, kind: 'namespace' | 'user'): void {
+export function addAllowCommand(parent: Command, kind: 'namespace' | 'user' | 'robot' | 'rule'): void {
   withStoreOptions(parent.command('allow <name>'))
-    .description(`set the networks the ${kind === 'namespace' ? "namespace's repositories" : "user's credentials"} may be used from`)
+    .description(`set the networks the ${kind === 'namespace' ? "namespace's repositories" : `${kind}'s credentials`} may be used from`)
     .option('--cidr <list>', 'comma-separated CIDRs, e.g. 10.0.0.0/8,2001:db8::/32')
     .option('--anywhere', 'remove the restriction')
     .action(async (name: string, options: AllowOptions) => {
       const cidrs = cidrsFrom(options);
-      const found = await withStore(options, (store) =>
-        kind === 'namespace' ? store.addressRules.setNamespace(name, cidrs) : store.addressRules.setUser(name, cidrs),
-      );
+      const found = await withStore(options, (store) => {
+        const rules = store.addressRules;
+        if (kind === 'namespace') return rules.setNamespace(name, cidrs);
+        if (kind === 'user') return rules.setUser(name, cidrs);
+        return kind === 'robot' ? rules.setRobot(name, cidrs) : rules.setRule(name, cidrs);
+      });
       if (!found) throw new UsageError(`no ${kind} "${name}"`);
       print(cidrs ? `${kind} ${name} may be used from ${cidrs.join(', ')}` : `${kind} ${name} may be used from anywhere`);
     });

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { isRole, ROLES } from '../../src/access/roles.js';
 import { generateRobotSecret, hashRobotSecret, ROBOT_PREFIX } from '../../src/identity/robots.js';
+import { addAllowCommand } from './networks.js';
 import { configFrom, print, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -57,7 +58,8 @@ export function robotCommand(): Command {
       for (const r of await withStore(options, (store) => store.robots.list())) {
         const used = r.lastUsedAt === null ? 'never used' : `last used ${new Date(r.lastUsedAt).toISOString()} from ${r.lastUsedIp}`;
         const state = r.disabled ? 'disabled' : r.expiresAt <= now ? 'expired' : 'enabled';
-        print(`${ROBOT_PREFIX}${r.name}\t${r.namespace}\texpires ${new Date(r.expiresAt).toISOString()}\t${used}\t${state}`);
+        const from = r.allowedCidrs ? `\tfrom ${r.allowedCidrs.join(',')}` : '';
+        print(`${ROBOT_PREFIX}${r.name}\t${r.namespace}\texpires ${new Date(r.expiresAt).toISOString()}\t${used}\t${state}${from}`);
       }
     });
 
@@ -81,6 +83,8 @@ export function robotCommand(): Command {
         print(`${verb}d ${ROBOT_PREFIX}${name}`);
       });
   }
+
+  addAllowCommand(robot, 'robot');
 
   withStoreOptions(robot.command('delete <name>'))
     .description('delete a robot and its binding')

@@ -84,9 +84,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
   return config;
 }
 
-/** The TLS files must be readable now, not when the first connection arrives. */
+/** The TLS and key files must be readable now, not when the first connection arrives. */
 function unreadableFiles(config: Config): string[] {
-  const files = config.tls ? ([['tls.cert', config.tls.cert], ['tls.key', config.tls.key]] as const) : [];
+  const files: Array<readonly [string, string]> = config.tls ? [['tls.cert', config.tls.cert], ['tls.key', config.tls.key]] : [];
+  config.federation.issuers.forEach((issuer, index) => {
+    if (issuer.jwksFile) files.push([`federation.issuers.${index}.jwksFile`, issuer.jwksFile]);
+  });
   const problems: string[] = [];
   for (const [key, file] of files) {
     try {
@@ -169,5 +172,9 @@ function resolvePaths(config: Config, file: string | undefined): Config {
     dataDir,
     blobs: { ...config.blobs, path: config.blobs.path ? abs(config.blobs.path) : dataDir },
     tls: config.tls ? { cert: abs(config.tls.cert), key: abs(config.tls.key) } : undefined,
+    federation: {
+      ...config.federation,
+      issuers: config.federation.issuers.map((i) => (i.jwksFile ? { ...i, jwksFile: abs(i.jwksFile) } : i)),
+    },
   };
 }

@@ -10,6 +10,55 @@ const hostPort = z.string().superRefine((value, ctx) => {
 
 const seconds = z.number().int().positive();
 
+/** Signature algorithms an external issuer may use: asymmetric only, never `none` or HMAC. */
+export const FEDERATION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+/** JWT-SVIDs allow fewer (the SPIFFE JWT-SVID standard): no EdDSA. */
+export const SPIFFE_ALGORITHMS = FEDERATION_ALGORITHMS.filter((a) => a !== 'EdDSA');
+
+const LOOPBACK_HOST = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/;
+
+/** An https URL, or http on a loopback address (for tests and local issuers). */
+export function isKeyUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOST.test(url.hostname));
+  } catch {
+    return false;
+  }
+}
+
+const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
+
+/** One trusted external issuer: an OIDC provider or a SPIFFE trust domain. */
+export const issuerSchema = z
+  .object({
+    alias: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'aliases are 1-64 characters: a-z, 0-9, ".", "_", "-"'),
+    kind: z.enum(['oidc', 'spiffe']).default('oidc'),
+    issuer: z.string().min(1).max(1024),
+    audiences: z.array(z.string().min(1).max(1024)).min(1, 'at least one audience is required'),
+    algorithms: z.array(z.enum(FEDERATION_ALGORITHMS)).min(1).optional(),
+    jwksUri: z.string().refine(isKeyUrl, 'must be an https URL (http only on loopback)').optional(),
+    jwksFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.jwksUri && value.jwksFile) ctx.addIssue({ code: 'custom', message: 'give jwksUri or jwksFile, not both' });
+    if (value.kind === 'oidc' && !isKeyUrl(value.issuer)) {
+      ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'an OIDC issuer is an https URL (http only on loopback)' });
+    }
+    if (value.kind === 'spiffe') {
+      if (!TRUST_DOMAIN.test(value.issuer)) ctx.addIssue({ code: 'custom', path: ['issuer'], message: 'a SPIFFE issuer is a trust domain name such as example.org' });
+      if (!value.jwksUri && !value.jwksFile) ctx.addIssue({ code: 'custom', message: 'a SPIFFE trust domain needs its bundle: jwksUri or jwksFile' });
+      if (value.algorithms?.some((a) => a === 'EdDSA')) ctx.addIssue({ code: 'custom', path: ['algorithms'], message: 'JWT-SVIDs do not use EdDSA' });
+    }
+  })
+  .transform((value) => ({
+    ...value,
+    algorithms: value.algorithms ?? (value.kind === 'spiffe' ? [...SPIFFE_ALGORITHMS] : ['RS256', 'ES256']),
+  }));
+
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+
 /** The whole configuration; every key has a default so an empty file is a working setup. */
 export const configSchema = z
   .object({
@@ -59,6 +108,17 @@ export const configSchema = z
       .strict()
       .optional(),
     trustedProxies: z.array(z.string().min(1)).default([]),
+    federation: z
+      .object({
+        issuers: z
+          .array(issuerSchema)
+          .default([])
+          .refine((list) => new Set(list.map((i) => i.alias)).size === list.length, 'issuer aliases must be unique'),
+        /** The least time between two fetches of an issuer's keys prompted by unknown key ids. */
+        keyRefetchSeconds: z.number().int().min(1).max(3600).default(30),
+      })
+      .strict()
+      .default({ issuers: [], keyRefetchSeconds: 30 }),
     uploads: z
       .object({ expireAfter: seconds.default(24 * 3600) })
       .strict()

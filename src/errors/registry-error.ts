@@ -11,11 +11,13 @@ export class RegistryError extends Error {
   readonly detail: unknown;
   /** Headers the response must carry (for example `Range` on a 416, `Retry-After` on a 429). */
   readonly headers: Record<string, string>;
+  /** The RFC 6749 error code the token endpoint answers with, when the default would be wrong. */
+  readonly oauthError: string | undefined;
 
   constructor(
     code: ErrorCode,
     message?: string,
-    options: { detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {},
+    options: { detail?: unknown; cause?: unknown; headers?: Record<string, string>; oauthError?: string } = {},
   ) {
     super(message ?? ERROR_CATALOGUE[code].message, { cause: options.cause });
     this.name = 'RegistryError';
@@ -23,6 +25,7 @@ export class RegistryError extends Error {
     this.status = ERROR_CATALOGUE[code].status;
     this.detail = options.detail;
     this.headers = options.headers ?? {};
+    this.oauthError = options.oauthError;
   }
 }
 
@@ -32,6 +35,22 @@ export function errorEnvelope(err: RegistryError): { errors: unknown[] } {
   if (err.detail !== undefined) entry.detail = err.detail;
 
   return { errors: [entry] };
+}
+
+const OAUTH_ERRORS: Partial<Record<ErrorCode, string>> = {
+  UNAUTHORIZED: 'invalid_grant',
+  BAD_REQUEST: 'invalid_request',
+  DENIED: 'access_denied',
+  TOOMANYREQUESTS: 'temporarily_unavailable',
+  UNAVAILABLE: 'temporarily_unavailable',
+};
+
+/**
+ * The token endpoint's error body: the OCI envelope (what Docker's GET flow reads) together with
+ * RFC 6749's `error` and `error_description` (what OAuth2 and RFC 8693 clients read).
+ */
+export function tokenErrorBody(err: RegistryError): { errors: unknown[]; error: string; error_description: string } {
+  return { ...errorEnvelope(err), error: err.oauthError ?? OAUTH_ERRORS[err.code] ?? 'server_error', error_description: err.message };
 }
 
 /** True when `err` is a RegistryError carrying `code`. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { errorEnvelope, isRegistryError, RegistryError } from '../errors/registry-error.js';
+import { errorEnvelope, isRegistryError, RegistryError, tokenErrorBody } from '../errors/registry-error.js';
 import { FIELDS, loggableUrl } from '../log/fields.js';
 import { registerHealth } from './health.js';
 import { createMetrics, routeLabel } from './metrics.js';
@@ -13,12 +13,26 @@ import { registerV2 } from './v2/dispatch.js';
 declare module 'fastify' {
   interface FastifyRequest {
     /** Fields for the request's completion log line, set once the caller is known. */
-    logFields: { repo?: string; user?: string; jti?: string; denied?: string } | null;
+    logFields: {
+      repo?: string;
+      user?: string;
+      jti?: string;
+      denied?: string;
+      /** Which check refused a federated credential, and the issuer alias that checked it. */
+      refused?: string;
+      issuer?: string;
+      /** A federated workload's subject at its issuer. */
+      subject?: string;
+    } | null;
   }
 }
 
-/** Builds the HTTP server: routes, the one error renderer, request logging and metrics. */
-export function buildServer(services: Services, logger: Logger): FastifyInstance {
+/**
+ * Builds the HTTP server: routes, the one error renderer, request logging and metrics. With TLS
+ * and `clientCas` (SPIFFE trust bundles' CA certificates), clients may present X.509-SVIDs;
+ * the certificate is optional, so password and token clients are unaffected.
+ */
+export function buildServer(services: Services, logger: Logger, clientCas: string[] = []): FastifyInstance {
   const { config } = services;
   const app = Fastify({
     loggerInstance: logger,
@@ -34,7 +48,7 @@ export function buildServer(services: Services, logger: Logger): FastifyInstance
       const body = errorEnvelope(new RegistryError('BAD_REQUEST', 'malformed request', { cause: error }));
       (reply as unknown as FastifyReply).code(400).header('Content-Type', 'application/json').send(JSON.stringify(body));
     },
-    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) } } : {}),
+    ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...mutualTls(clientCas) } } : {}),
   }) as unknown as FastifyInstance;
   const metrics = config.metrics.enabled ? createMetrics() : undefined;
 
@@ -68,7 +82,7 @@ export function buildServer(services: Services, logger: Logger): FastifyInstance
     const error = toRegistryError(err);
     if (error.status >= 500) request.log.error({ err }, 'failed to handle request');
     reply.headers(error.headers);
-    const envelope = errorEnvelope(error);
+    const envelope = request.url.startsWith('/token') ? tokenErrorBody(error) : errorEnvelope(error);
     if (error.status >= 500) (envelope.errors[0] as Record<string, unknown>).detail = { requestId: request.id };
     reply.code(error.status).header('Content-Type', 'application/json').send(JSON.stringify(envelope));
   });
@@ -98,4 +112,8 @@ function toRegistryError(err: unknown): RegistryError {
   }
 
   return new RegistryError('UNKNOWN', 'internal error', { cause: err });
+}
+
+function mutualTls(clientCas: string[]) {
+  return clientCas.length > 0 ? { requestCert: true, rejectUnauthorized: false, ca: clientCas } : {};
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Directory } from '../identity/directory.js';
+import type { Federation } from '../identity/federation/service.js';
 import type { LoginThrottle } from '../identity/throttle.js';
 import type { TokenService } from '../identity/tokens.js';
 import type { BlobService } from '../registry/blobs.js';
@@ -20,5 +21,6 @@ export interface Services {
   tokens: TokenService;
   directory: Directory;
   authenticator: Authenticator;
+  federation: Federation;
   throttle: LoginThrottle;
 }

@@ -10,6 +10,10 @@ export interface Authenticated {
   principal: string;
   name: string;
   userId: string;
+  /** For a federated workload: who issued its credential, its subject there, and the rule that matched. */
+  federated?: { issuer: string; subject: string; rule: string };
+  /** When the presented credential itself expires (ms); a registry token never outlives it. */
+  notAfter?: number;
 }
 
 const REMEMBER_MS = 60_000;

@@ -1,16 +1,17 @@
 import type { Binding, Subject } from '../access/decide.js';
 import type { NamespaceRule } from '../access/network.js';
+import { rulePrincipal } from '../storage/metadata/federation.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { robotPrincipal } from './robots.js';
 
-/** Principal ids are `<kind>:<id>`; users are the only kind so far. */
+/** Principal ids are `<kind>:<id>`: `user:`, `robot:` and `rule:` (a federation rule). */
 export function userPrincipal(userId: string): string {
   return `user:${userId}`;
 }
 
 interface Snapshot {
   generation: string;
-  /** Users and robots by principal; a robot also has the time it expires. */
+  /** Users, robots and federation rules by principal; a robot also has the time it expires. */
   users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number }>;
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
@@ -93,12 +94,13 @@ export class Directory {
   }
 
   private async load(generation: string): Promise<Snapshot> {
-    const [users, bindings, revocations, rules, robots] = await Promise.all([
+    const [users, bindings, revocations, rules, robots, federationRules] = await Promise.all([
       this.store.principals.listUsers(),
       this.store.principals.listBindings(),
       this.store.revocations.active(Date.now()),
       this.store.addressRules.all(),
       this.store.robots.list(),
+      this.store.federation.rules(),
     ]);
     const snapshot: Snapshot = {
       generation,
@@ -117,7 +119,10 @@ export class Directory {
       if (r.kind === 'all' && r.before !== null) snapshot.allBefore = Math.max(snapshot.allBefore, r.before);
     }
     for (const r of robots) {
-      snapshot.users.set(robotPrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: null, expiresAt: r.expiresAt });
+      snapshot.users.set(robotPrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: r.allowedCidrs, expiresAt: r.expiresAt });
+    }
+    for (const r of federationRules) {
+      snapshot.users.set(rulePrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: r.allowedCidrs });
     }
     for (const u of users) {
       snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null });

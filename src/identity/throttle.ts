@@ -39,15 +39,19 @@ export class LoginThrottle {
 
   constructor(private readonly policy: ThrottlePolicy = DEFAULT_THROTTLE) {}
 
-  /** Seconds the caller must wait before trying again, or 0 when it may try now. */
-  retryAfter(account: string, address: string, now = Date.now()): number {
-    const wait = Math.max(this.waitOf(this.accounts, account, now), this.waitOf(this.addresses, address, now));
+  /**
+   * Seconds the caller must wait before trying again, or 0 when it may try now. A null account
+   * (a federated token, whose issuer alias is shared by every workload) counts the address only.
+   */
+  retryAfter(account: string | null, address: string, now = Date.now()): number {
+    const accountWait = account === null ? 0 : this.waitOf(this.accounts, account, now);
+    const wait = Math.max(accountWait, this.waitOf(this.addresses, address, now));
 
     return Math.ceil(wait / 1000);
   }
 
-  failed(account: string, address: string, now = Date.now()): void {
-    this.bump(this.accounts, account, this.policy.accountFailures, now);
+  failed(account: string | null, address: string, now = Date.now()): void {
+    if (account !== null) this.bump(this.accounts, account, this.policy.accountFailures, now);
     this.bump(this.addresses, address, this.policy.addressFailures, now);
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { ResourceScope } from '../access/decide.js';
+import type { Authenticated } from './authenticate.js';
 import { TOKEN_ALGORITHM, type KeyRing } from './keys.js';
 
 /** The claims of a registry token (PROTOCOLS.md §2.5) plus the user name for logs. */
@@ -13,6 +14,8 @@ export interface TokenClaims {
   /** The issue time in milliseconds (`iat_ms`), so a revocation can cut at the exact moment. */
   issuedAtMs: number;
   access: ResourceScope[];
+  /** For federated workloads (`fed`): the external issuer, subject and the rule that matched. */
+  federated?: { issuer: string; subject: string; rule: string };
 }
 
 export interface IssuedToken {
@@ -30,6 +33,8 @@ export interface TokenServiceOptions {
 /** Leeway for clock skew between nodes, as distribution allows. */
 export const TOKEN_LEEWAY_SECONDS = 60;
 const CACHE_LIMIT = 10_000;
+/** Federated workloads get tokens of at most five minutes, whatever `auth.tokenTtl` says. */
+export const FEDERATED_TTL_SECONDS = 300;
 
 /**
  * Issues and verifies ES256 registry tokens. Verified tokens are remembered until they expire
@@ -49,22 +54,30 @@ export class TokenService {
     return (await this.keys.current()).document;
   }
 
-  async issue(subject: { principal: string; name: string }, access: ResourceScope[]): Promise<IssuedToken> {
+  /**
+   * Signs a token for `subject`. A federated subject's token lasts at most five minutes, and no
+   * token outlives the credential it was traded for (`notAfter`).
+   */
+  async issue(subject: Pick<Authenticated, 'principal' | 'name' | 'federated' | 'notAfter'>, access: ResourceScope[]): Promise<IssuedToken> {
     const key = (await this.keys.current()).signing;
     const issuedAt = new Date();
     const iat = Math.floor(issuedAt.getTime() / 1000);
-    const token = await new SignJWT({ access, name: subject.name, iat_ms: issuedAt.getTime() })
+    let ttl = subject.federated ? Math.min(this.options.ttlSeconds, FEDERATED_TTL_SECONDS) : this.options.ttlSeconds;
+    if (subject.notAfter !== undefined) ttl = Math.max(1, Math.min(ttl, Math.floor(subject.notAfter / 1000) - iat));
+    const claims: Record<string, unknown> = { access, name: subject.name, iat_ms: issuedAt.getTime() };
+    if (subject.federated) claims.fed = subject.federated;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
       .setIssuer(this.options.issuer)
       .setSubject(subject.principal)
       .setAudience(this.options.service)
       .setIssuedAt(iat)
       .setNotBefore(iat)
-      .setExpirationTime(iat + this.options.ttlSeconds)
+      .setExpirationTime(iat + ttl)
       .setJti(randomUUID())
       .sign(key.privateKey);
 
-    return { token, expiresIn: this.options.ttlSeconds, issuedAt };
+    return { token, expiresIn: ttl, issuedAt };
   }
 
   /** The token's claims, or undefined for anything malformed, forged, foreign or expired. */
@@ -121,5 +134,12 @@ function toClaims(payload: Record<string, unknown>): TokenClaims | undefined {
     iat: Number(payload.iat),
     issuedAtMs: typeof payload.iat_ms === 'number' ? payload.iat_ms : Number(payload.iat) * 1000,
     access: scopes,
+    ...(isFederated(payload.fed) ? { federated: payload.fed } : {}),
   };
+}
+
+function isFederated(value: unknown): value is TokenClaims['federated'] {
+  const v = value as Record<string, unknown> | null | undefined;
+
+  return !!v && typeof v.issuer === 'string' && typeof v.subject === 'string' && typeof v.rule === 'string';
 }

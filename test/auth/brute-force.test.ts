@@ -21,6 +21,8 @@ describe('GET /token under password guessing', () => {
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await blocked.json()).toEqual({
       errors: [{ code: 'TOOMANYREQUESTS', message: 'too many failed sign-ins; try again later' }],
+      error: 'temporarily_unavailable',
+      error_description: 'too many failed sign-ins; try again later',
     });
 
     await new Promise((resolve) => setTimeout(resolve, 1100 * Number(blocked.headers.get('retry-after'))));

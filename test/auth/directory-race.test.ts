@@ -32,6 +32,7 @@ function slowStore() {
     },
     revocations: { active: async () => [] },
     robots: { list: async () => [] },
+    federation: { rules: async () => [] },
     addressRules: { all: async () => ({ namespaces: [], users: new Map() }) },
   };
 

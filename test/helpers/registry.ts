@@ -25,6 +25,8 @@ export interface StartOptions {
   /** Extra configuration keys, e.g. `{ 'uploads.expireAfter': 1 }`. */
   overrides?: Record<string, string | undefined>;
   env?: Record<string, string>;
+  /** A YAML configuration file, for settings that are not plain values (lists of issuers…). */
+  configFile?: string;
 }
 
 /** Starts a real Portcullis server in this process, on a free loopback port, on fresh data. */
@@ -35,6 +37,7 @@ export async function startRegistry(options: StartOptions = {}): Promise<TestReg
   const env = { PORTCULLIS_ADMIN_PASSWORD: adminPassword, ...options.env };
   const build = (listen: string) =>
     loadConfig({
+      file: options.configFile,
       env: Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('PORTCULLIS_') && k !== 'PORTCULLIS_ADMIN_PASSWORD')),
       overrides: { dataDir, listen, database: database?.url, 'log.level': 'silent', ...options.overrides },
     });

@@ -21,6 +21,16 @@ export class AddressRuleStore {
     return this.update('users', 'name', name, cidrs);
   }
 
+  /** Sets (or with null, clears) a robot's allowlist. Returns false for no such robot. */
+  async setRobot(name: string, cidrs: string[] | null): Promise<boolean> {
+    return this.update('robots', 'name', name, cidrs);
+  }
+
+  /** Sets (or with null, clears) a federation rule's allowlist. Returns false for no such rule. */
+  async setRule(name: string, cidrs: string[] | null): Promise<boolean> {
+    return this.update('federation_rules', 'name', name, cidrs);
+  }
+
   async all(): Promise<AddressRules> {
     const [namespaces, users] = await Promise.all([
       this.conn.db.selectFrom('namespaces').select(['name', 'allowed_cidrs']).where('allowed_cidrs', 'is not', null).execute(),
@@ -33,7 +43,9 @@ export class AddressRuleStore {
     };
   }
 
-  private async update(table: 'namespaces' | 'users', key: 'name', name: string, cidrs: string[] | null): Promise<boolean> {
+  private async update(
+    table: 'namespaces' | 'users' | 'robots' | 'federation_rules',
+    key: 'name', name: string, cidrs: string[] | null): Promise<boolean> {
     return this.conn.db.transaction().execute(async (tx) => {
       const result = await tx
         .updateTable(table)

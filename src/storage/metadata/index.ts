@@ -1,5 +1,6 @@
 import { AddressRuleStore } from './address-rules.js';
 import { connect, type Connection } from './connect.js';
+import { FederationStore } from './federation.js';
 import { KeyStore } from './keys.js';
 import { RobotStore } from './robots.js';
 import { ContentStore } from './content.js';
@@ -15,6 +16,7 @@ export interface MetadataStore {
   addressRules: AddressRuleStore;
   keys: KeyStore;
   robots: RobotStore;
+  federation: FederationStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -32,6 +34,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     addressRules: new AddressRuleStore(conn),
     keys: new KeyStore(conn),
     robots: new RobotStore(conn),
+    federation: new FederationStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -42,6 +45,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
 export type { RobotRecord } from './robots.js';
+export type { Conditions, IssuerKind, IssuerRecord, NewRule, RuleRecord } from './federation.js';
 export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';
 export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';

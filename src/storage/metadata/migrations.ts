@@ -201,6 +201,37 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0007-federation': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('federation_issuers')
+          .addColumn('alias', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('audiences', 'text', (c) => c.notNull())
+          .addColumn('algorithms', 'text', (c) => c.notNull())
+          .addColumn('jwks_uri', 'text')
+          .addColumn('jwks_file', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('federation_rules')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('issuer_alias', 'text', (c) => c.notNull())
+          .addColumn('conditions', 'text', (c) => c.notNull())
+          .addColumn('allowed_cidrs', 'text')
+          .addColumn('mixed_environments', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_used_at', bigint)
+          .addColumn('last_used_subject', 'text')
+          .addColumn('last_used_ip', 'text')
+          .addColumn('created_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema.alterTable('robots').addColumn('allowed_cidrs', 'text').execute();
+      },
+    },
   };
 }
 

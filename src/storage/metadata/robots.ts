@@ -16,6 +16,8 @@ export interface RobotRecord {
   lastUsedAt: number | null;
   lastUsedIp: string | null;
   createdAt: number;
+  /** Networks the robot may sign in and work from; null for anywhere. */
+  allowedCidrs: string[] | null;
 }
 
 /** Robot accounts: static, scoped, expiring secrets for workloads that cannot federate. */
@@ -36,6 +38,7 @@ export class RobotStore {
       last_used_at: null,
       last_used_ip: null,
       created_at: Date.now(),
+      allowed_cidrs: null,
     };
     await this.changing(async (tx) => {
       await tx.insertInto('robots').values(row).execute();
@@ -121,5 +124,6 @@ function toRobot(row: Database['robots']): RobotRecord {
     lastUsedAt: row.last_used_at,
     lastUsedIp: row.last_used_ip,
     createdAt: row.created_at,
+    allowedCidrs: row.allowed_cidrs === null ? null : (JSON.parse(row.allowed_cidrs) as string[]),
   };
 }

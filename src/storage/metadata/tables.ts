@@ -75,6 +75,38 @@ export interface Database {
     last_used_at: number | null;
     last_used_ip: string | null;
     created_at: number;
+    allowed_cidrs: string | null;
+  };
+  /** Trusted external token issuers (OIDC providers and SPIFFE trust domains). */
+  federation_issuers: {
+    alias: string;
+    /** `oidc` or `spiffe`. */
+    kind: string;
+    /** The exact `iss` for OIDC; the trust domain for SPIFFE. */
+    issuer: string;
+    /** JSON array of accepted audiences. */
+    audiences: string;
+    /** JSON array of accepted JWS algorithms. */
+    algorithms: string;
+    /** Where keys come from: a JWKS or SPIFFE bundle URL, or a file; neither means OIDC discovery. */
+    jwks_uri: string | null;
+    jwks_file: string | null;
+    created_at: number;
+  };
+  /** Rules mapping an issuer's token claims to a principal with its own bindings. */
+  federation_rules: {
+    id: string;
+    name: string;
+    issuer_alias: string;
+    /** JSON object: claim path → exact value, glob, or list of those. */
+    conditions: string;
+    allowed_cidrs: string | null;
+    mixed_environments: number;
+    disabled: number;
+    last_used_at: number | null;
+    last_used_subject: string | null;
+    last_used_ip: string | null;
+    created_at: number;
   };
   revocations: {
     id: string;
