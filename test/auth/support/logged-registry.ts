@@ -17,7 +17,7 @@ export interface LoggedRegistry extends TestRegistry {
  * Starts a registry like `startRegistry()` does, but with a pino logger at `trace` level that
  * writes into memory, so a test can read every line the server logged.
  */
-export async function startLoggedRegistry(): Promise<LoggedRegistry> {
+export async function startLoggedRegistry(options: { configFile?: string } = {}): Promise<LoggedRegistry> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'portcullis-auth-log-'));
   const adminPassword = `pw-${randomBytes(12).toString('hex')}`;
   const lines: string[] = [];
@@ -29,6 +29,7 @@ export async function startLoggedRegistry(): Promise<LoggedRegistry> {
   });
   const logger = pino({ level: 'trace' }, sink);
   const config = loadConfig({
+    file: options.configFile,
     env: {},
     overrides: { dataDir, listen: '127.0.0.1:0', 'log.level': 'trace' },
   });
