@@ -99,4 +99,22 @@ describe('robot accounts', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).not.toHaveProperty('refresh_token');
   });
+
+  it('is refused outside its network allowlist, at /token and on requests with a token it already holds', async () => {
+    const secret = await create('fenced');
+    const held = await bearer('fenced', secret);
+    expect((await cli('robot', 'allow', 'fenced', '--cidr', '192.0.2.0/24')).code).toBe(0);
+    expect((await token('robot+fenced', secret)).status).toBe(403);
+    expect(await v2(held)).toBe(403);
+    expect((await cli('robot', 'allow', 'fenced', '--anywhere')).code).toBe(0);
+    expect((await token('robot+fenced', secret)).status).toBe(200);
+  });
+
+  it('loses every token it holds to token revoke --robot, but keeps its secret', async () => {
+    const secret = await create('leaky');
+    const held = await bearer('leaky', secret);
+    expect((await cli('token', 'revoke', '--robot', 'leaky')).code).toBe(0);
+    expect(await v2(held)).toBe(401);
+    expect(await v2(await bearer('leaky', secret))).toBe(200);
+  });
 });

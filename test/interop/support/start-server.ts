@@ -80,7 +80,7 @@ async function stopChild(child: ChildProcess, pid: number): Promise<void> {
  * Starts `portcullis serve` on a free loopback port with a fresh data directory and a random
  * admin password, and waits until GET /healthz answers 200.
  */
-export async function startPortcullis(): Promise<PortcullisServer> {
+export async function startPortcullis(options: { configFile?: string } = {}): Promise<PortcullisServer> {
   if (!existsSync(PORTCULLIS_BIN)) {
     throw new Error(`${PORTCULLIS_BIN} does not exist; build Portcullis first (npm run build)`);
   }
@@ -94,7 +94,7 @@ export async function startPortcullis(): Promise<PortcullisServer> {
 
   const child = spawn(
     process.execPath,
-    [PORTCULLIS_BIN, 'serve', '--listen', host, '--data-dir', dataDir],
+    [PORTCULLIS_BIN, 'serve', '--listen', host, '--data-dir', dataDir, ...(options.configFile ? ['--config', options.configFile] : [])],
     {
       cwd: dataDir,
       env: { ...process.env, PORTCULLIS_ADMIN_PASSWORD: adminPassword },

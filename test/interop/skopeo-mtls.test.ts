@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { get } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { bundle, caExtensions, Pki, SERVER_EXTENSIONS, svidExtensions, type Issued } from '../auth/support/spiffe.js';
+import { buildImageWithUmoci, type BuiltImage } from './support/build-image.js';
+import { CLIENT_TIMEOUT_MS, credsArg, skopeo, skopeoFailing, type Credentials } from './support/clients.js';
+import { createContainersEnv, type ContainersEnv } from './support/containers-env.js';
+import { findLayoutProblems, readLayoutImage } from './support/oci-layout.js';
+import { portcullis } from './support/portcullis-cli.js';
+import { requireTools } from './support/require-tool.js';
+import { maskSecrets, registerSecret } from './support/run.js';
+import { printServerLogsOnFailure } from './support/server-logs.js';
+import { PORTCULLIS_BIN, type PortcullisServer } from './support/start-server.js';
+import { makeTempDir, removeTempDir } from './support/temp-dir.js';
+
+const READY_TIMEOUT_MS = 30_000;
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+
+  return port;
+}
+
+/** True when GET /healthz answers 200 over TLS, trusting only `ca`. */
+function healthy(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get(`${url}/healthz`, { ca, agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
+
+/**
+ * `portcullis serve --config FILE` over TLS (the shared starter serves plain HTTP only), on a
+ * free loopback port with a fresh data dir; stopped by its PID.
+ */
+async function startTlsPortcullis(configFile: string, serverCa: string): Promise<PortcullisServer> {
+  const dataDir = await makeTempDir('data');
+  const adminPassword = randomBytes(18).toString('base64url');
+  registerSecret(adminPassword);
+  const host = `127.0.0.1:${await freePort()}`;
+  const url = `https://${host}`;
+  const child = spawn(process.execPath, [PORTCULLIS_BIN, 'serve', '--config', configFile, '--listen', host, '--data-dir', dataDir], {
+    cwd: dataDir,
+    env: { ...process.env, PORTCULLIS_ADMIN_PASSWORD: adminPassword },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-64 * 1024);
+  };
+  child.stdout.on('data', append);
+  child.stderr.on('data', append);
+  const pid = child.pid!;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      process.kill(pid, 'SIGTERM');
+      const timer = setTimeout(() => process.kill(pid, 'SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await removeTempDir(dataDir);
+  };
+  const server = { host, url, dataDir, adminUser: 'admin' as const, adminPassword, pid, logs: () => maskSecrets(output), stop };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await healthy(url, serverCa))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`portcullis serve over TLS did not become healthy on ${url}; its output:\n${server.logs()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  return server;
+}
+
+/** A containers cert dir: `ca.crt` (trusts the server), plus `client.cert`/`client.key` when given. */
+async function certDir(dir: string, serverCa: Issued, client?: Issued): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await copyFile(serverCa.certFile, join(dir, 'ca.crt'));
+  if (client) {
+    await copyFile(client.certFile, join(dir, 'client.cert'));
+    await copyFile(client.keyFile, join(dir, 'client.key'));
+  }
+
+  return dir;
+}
+
+describe('skopeo over TLS, pulling with an X.509-SVID as the only credential', () => {
+  let work: string | undefined;
+  let pki: Pki | undefined;
+  let server: PortcullisServer | undefined;
+  let cenv: ContainersEnv;
+  let image: BuiltImage;
+  let admin: Credentials;
+  let trustOnly: string;
+  let withSvid: string;
+
+  const repo = (path: string): string => `docker://${server?.host ?? ''}/${path}`;
+
+  beforeAll(async () => {
+    requireTools('skopeo', 'umoci', 'busybox');
+    work = await makeTempDir('skopeo-mtls');
+    cenv = await createContainersEnv(join(work, 'containers'));
+    image = await buildImageWithUmoci(join(work, 'image'));
+
+    pki = await Pki.create();
+    const serverCa = await pki.ca('server-ca', caExtensions());
+    await pki.leaf('server', serverCa, SERVER_EXTENSIONS);
+    const domainCa = await pki.ca('example-org-ca', caExtensions('spiffe://example.org'));
+    const builder = await pki.leaf('builder', domainCa, svidExtensions('spiffe://example.org/ci/builder'));
+    await pki.write('bundle.json', bundle([], [domainCa]));
+    const configFile = join(pki.dir, 'portcullis.yaml');
+    await writeFile(
+      configFile,
+      [
+        'tls: { cert: server.crt, key: server.key }',
+        'federation:',
+        '  issuers:',
+        '    - { alias: mesh, kind: spiffe, issuer: example.org, audiences: [portcullis], jwksFile: bundle.json }',
+        '',
+      ].join('\n'),
+    );
+    trustOnly = await certDir(join(work, 'certs-trust-only'), serverCa);
+    withSvid = await certDir(join(work, 'certs-svid'), serverCa, builder);
+
+    server = await startTlsPortcullis(configFile, serverCa.cert);
+    admin = { user: server.adminUser, password: server.adminPassword };
+    await portcullis(server, ['namespace', 'create', 'ci']);
+    await portcullis(server, [
+      'federation', 'rule', 'add', 'builders',
+      '--issuer', 'mesh',
+      '--claim', 'sub=spiffe://example.org/ci/*',
+      '--grant', 'ci=reader',
+      '--config', configFile,
+    ]);
+  }, CLIENT_TIMEOUT_MS);
+
+  printServerLogsOnFailure(() => server);
+
+  afterAll(async () => {
+    await server?.stop();
+    await pki?.remove();
+    await removeTempDir(work);
+  });
+
+  it('pushes the image over verified TLS with the admin password', async () => {
+    await skopeo(cenv, ['copy', '--dest-cert-dir', trustOnly, '--dest-creds', credsArg(admin), image.ref, repo('ci/app:1')]);
+
+    const result = await skopeo(cenv, ['inspect', '--raw', '--cert-dir', trustOnly, '--creds', credsArg(admin), repo('ci/app:1')]);
+    expect(result.stdout).toBe(image.manifestBytes.toString('utf8'));
+  }, CLIENT_TIMEOUT_MS);
+
+  it('pulls with the X.509-SVID alone and gets the same digests', async () => {
+    const back = join(work ?? '', 'pulled');
+    await skopeo(cenv, ['copy', '--src-cert-dir', withSvid, repo('ci/app:1'), `oci:${back}:1`]);
+
+    const pulled = await readLayoutImage(back, '1');
+    expect(pulled.manifestDigest).toBe(image.manifestDigest);
+    expect(pulled.configDigest).toBe(image.configDigest);
+    expect(pulled.layerDigests).toEqual(image.layerDigests);
+    expect(await findLayoutProblems(back, pulled)).toEqual([]);
+    expect(server?.logs()).toMatch(/"subject":"spiffe:\/\/example\.org\/ci\/builder"/);
+  }, CLIENT_TIMEOUT_MS);
+
+  it('fails the same pull when the cert dir holds no client certificate', async () => {
+    const back = join(work ?? '', 'refused');
+    const result = await skopeoFailing(cenv, ['copy', '--src-cert-dir', trustOnly, repo('ci/app:1'), `oci:${back}:1`]);
+
+    expect(result.output).toMatch(/authentication required|unauthorized/i);
+  }, CLIENT_TIMEOUT_MS);
+});
