@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
+import { Admin } from '../src/admin/index.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { openMetadataStore, type MetadataStore } from '../src/storage/metadata/index.js';
@@ -33,6 +34,17 @@ export async function withStore<T>(options: StoreOptions, work: (store: Metadata
   const store = await openMetadataStore(config.database, config.dataDir);
   try {
     return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs `work` with the administrative operations over the server's store. */
+export async function withAdmin<T>(options: StoreOptions, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const config = configFrom(options);
+  const store = await openMetadataStore(config.database, config.dataDir);
+  try {
+    return await work(new Admin(store, config));
   } finally {
     await store.close();
   }

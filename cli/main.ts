@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { AdminError } from '../src/admin/index.js';
 import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
@@ -38,7 +39,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof AdminError) {
       process.stderr.write(`portcullis: ${err.message}\n`);
       process.exitCode = 1;
       return;

@@ -1,20 +1,15 @@
 import { Command } from 'commander';
-import { generatePassword, hashPassword, passwordProblem } from '../../src/identity/passwords.js';
 import { addAllowCommand } from './networks.js';
-import { print, readStdinLine, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
+import { print, readStdinLine, UsageError, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
 
 type PasswordOptions = StoreOptions & { passwordStdin?: boolean };
 
-async function newPassword(options: PasswordOptions): Promise<{ password: string; generated: boolean }> {
-  if (!options.passwordStdin) return { password: generatePassword(), generated: true };
-  const password = await readStdinLine();
-  const problem = passwordProblem(password);
-  if (problem) throw new UsageError(problem);
-
-  return { password, generated: false };
+/** The password from standard input with --password-stdin; otherwise undefined, to generate one. */
+async function chosenPassword(options: PasswordOptions): Promise<string | undefined> {
+  return options.passwordStdin ? readStdinLine() : undefined;
 }
 
-/** `portcullis user add|list|disable|enable|passwd`. */
+/** `portcullis user add|list|disable|enable|passwd|allow|environments`. */
 export function userCommand(): Command {
   const user = new Command('user').description('manage local users');
 
@@ -22,22 +17,15 @@ export function userCommand(): Command {
     .description('create a user (the password is generated and printed unless --password-stdin)')
     .option('--password-stdin', 'read the password from standard input')
     .action(async (name: string, options: PasswordOptions) => {
-      if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) {
-        throw new UsageError('user names are 1-64 characters: lower-case letters, digits, ".", "_", "-"');
-      }
-      const { password, generated } = await newPassword(options);
-      await withStore(options, async (store) => {
-        if (await store.principals.userByName(name)) throw new UsageError(`user "${name}" already exists`);
-        await store.principals.createUser(name, await hashPassword(password));
-      });
-      print(generated ? `created user ${name} with password ${password}` : `created user ${name}`);
+      const password = await chosenPassword(options);
+      const { generated } = await withAdmin(options, (admin) => admin.people.addUser(name, password));
+      print(generated ? `created user ${name} with password ${generated}` : `created user ${name}`);
     });
 
   withStoreOptions(user.command('list'))
     .description('list users')
     .action(async (options: StoreOptions) => {
-      const users = await withStore(options, (store) => store.principals.listUsers());
-      for (const u of users) {
+      for (const u of await withAdmin(options, (admin) => admin.people.users())) {
         const exception = u.mixedEnvironments ? '\tmixed-environments' : '';
         print(`${u.name}\t${u.disabled ? 'disabled' : 'enabled'}\t${new Date(u.createdAt).toISOString()}${exception}`);
       }
@@ -47,8 +35,7 @@ export function userCommand(): Command {
     withStoreOptions(user.command(`${verb} <name>`))
       .description(`${verb} a user (takes effect on the user's next request)`)
       .action(async (name: string, options: StoreOptions) => {
-        const found = await withStore(options, (store) => store.principals.setDisabled(name, disabled));
-        if (!found) throw new UsageError(`no user "${name}"`);
+        await withAdmin(options, (admin) => admin.people.setUserDisabled(name, disabled));
         print(`${verb}d user ${name}`);
       });
   }
@@ -57,10 +44,9 @@ export function userCommand(): Command {
     .description("set a user's password (generated and printed unless --password-stdin)")
     .option('--password-stdin', 'read the password from standard input')
     .action(async (name: string, options: PasswordOptions) => {
-      const { password, generated } = await newPassword(options);
-      const found = await withStore(options, async (store) => store.principals.setPassword(name, await hashPassword(password)));
-      if (!found) throw new UsageError(`no user "${name}"`);
-      print(generated ? `new password for ${name}: ${password}` : `changed the password of ${name}`);
+      const password = await chosenPassword(options);
+      const { generated } = await withAdmin(options, (admin) => admin.people.setPassword(name, password));
+      print(generated ? `new password for ${name}: ${generated}` : `changed the password of ${name}`);
     });
 
   addAllowCommand(user, 'user');
@@ -71,8 +57,7 @@ export function userCommand(): Command {
     .option('--separate', 'forbid it again (the default)')
     .action(async (name: string, options: StoreOptions & { mixed?: boolean; separate?: boolean }) => {
       if (Boolean(options.mixed) === Boolean(options.separate)) throw new UsageError('give exactly one of --mixed or --separate');
-      const found = await withStore(options, (store) => store.principals.setMixedEnvironments(name, Boolean(options.mixed)));
-      if (!found) throw new UsageError(`no user "${name}"`);
+      await withAdmin(options, (admin) => admin.people.setMixedEnvironments(name, Boolean(options.mixed)));
       print(options.mixed ? `${name} may hold bindings in production and non-production namespaces` : `${name} must keep production and non-production apart`);
     });
 

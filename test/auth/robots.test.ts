@@ -82,7 +82,7 @@ describe('robot accounts', () => {
   });
 
   it.each([
-    [['--expires-in', '91d'], '--expires-in may be at most 90d (robots.maxLifetimeDays)'],
+    [['--expires-in', '91d'], 'the lifetime may be at most 90d (robots.maxLifetimeDays)'],
     [['--expires-in', 'soon'], '--expires-in must look like 90d, 12h, 30m or 45s'],
     [['--role', 'admin'], 'role must be reader, writer or maintainer'],
   ])('refuses to create with %j', async (args, message) => {

@@ -62,7 +62,7 @@ describe('X.509-SVIDs over mTLS at /token', () => {
     });
 
   const tokenPath = (...scopes: string[]) =>
-    `/token?${new URLSearchParams([['service', 'portcullis'], ...scopes.map((s) => ['scope', s])])}`;
+    `/token?${new URLSearchParams([['service', 'portcullis'], ...scopes.map((s): [string, string] => ['scope', s])])}`;
 
   /** A registry token for the scopes, obtained with the client certificate alone. */
   const svidToken = async (client: Issued, ...scopes: string[]): Promise<string> => {

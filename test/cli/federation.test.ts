@@ -73,7 +73,7 @@ describe('portcullis federation issuer|rule', () => {
       [['--claim', 'repository=*', '--grant', 'shop-ci=reader'], 'the condition on repository matches anything; name the values it may take'],
       [['--claim', 'novalue', '--grant', 'shop-ci=reader'], '--claim must look like name=value, got "novalue"'],
       [['--claim', 'repository_id=1', '--grant', '*=reader'], 'a federation rule cannot be bound to every namespace (*)'],
-      [['--claim', 'repository_id=1', '--grant', 'shop-ci=admin'], '--grant must look like NAMESPACE=ROLE with role reader, writer or maintainer, got "shop-ci=admin"'],
+      [['--claim', 'repository_id=1', '--grant', 'shop-ci=admin'], 'a rule\'s role must be reader, writer or maintainer, not "admin"'],
       [['--claim', 'repository_id=1', '--grant', 'nowhere=reader'], 'no namespace "nowhere"'],
     ];
     for (const [args, message] of cases) expect((await ws.run([...base, ...args])).stderr).toBe(usageError(message));

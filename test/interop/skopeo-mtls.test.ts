@@ -109,6 +109,7 @@ describe('skopeo over TLS, pulling with an X.509-SVID as the only credential', (
   let admin: Credentials;
   let trustOnly: string;
   let withSvid: string;
+  let configFile: string;
 
   const repo = (path: string): string => `docker://${server?.host ?? ''}/${path}`;
 
@@ -124,7 +125,7 @@ describe('skopeo over TLS, pulling with an X.509-SVID as the only credential', (
     const domainCa = await pki.ca('example-org-ca', caExtensions('spiffe://example.org'));
     const builder = await pki.leaf('builder', domainCa, svidExtensions('spiffe://example.org/ci/builder'));
     await pki.write('bundle.json', bundle([], [domainCa]));
-    const configFile = join(pki.dir, 'portcullis.yaml');
+    configFile = join(pki.dir, 'portcullis.yaml');
     await writeFile(
       configFile,
       [
@@ -174,13 +175,15 @@ describe('skopeo over TLS, pulling with an X.509-SVID as the only credential', (
     expect(pulled.configDigest).toBe(image.configDigest);
     expect(pulled.layerDigests).toEqual(image.layerDigests);
     expect(await findLayoutProblems(back, pulled)).toEqual([]);
-    expect(server?.logs()).toMatch(/"subject":"spiffe:\/\/example\.org\/ci\/builder"/);
+    // The rule records the workload that last signed in through it.
+    const rules = await portcullis(server!, ['federation', 'rule', 'list', '--config', configFile]);
+    expect(rules.stdout).toMatch(/^builders\tmesh\t.*\tci=reader\tlast used \S+ by spiffe:\/\/example\.org\/ci\/builder from 127\.0\.0\.1\tenabled$/m);
   }, CLIENT_TIMEOUT_MS);
 
   it('fails the same pull when the cert dir holds no client certificate', async () => {
     const back = join(work ?? '', 'refused');
     const result = await skopeoFailing(cenv, ['copy', '--src-cert-dir', trustOnly, repo('ci/app:1'), `oci:${back}:1`]);
 
-    expect(result.output).toMatch(/authentication required|unauthorized/i);
+    expect(result.output).toMatch(/unauthorized: authentication required: this registry serves no anonymous requests/);
   }, CLIENT_TIMEOUT_MS);
 });

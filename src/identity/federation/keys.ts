@@ -106,7 +106,10 @@ function spiffeBundleKeys(issuer: IssuerRecord, cooldownMs: number): IssuerKeys 
     return Array.isArray(bundle?.keys) ? (bundle.keys as Array<Record<string, unknown>>).filter((k) => k && typeof k === 'object') : [];
   };
   const keys = documentKeys(document, (value) => ({
-    keys: entries(value).filter((k) => k.use === 'jwt-svid' && typeof k.kid === 'string' && (k.kty === 'RSA' || k.kty === 'EC')),
+    // jose takes only keys whose `use` is absent or `sig`; the bundle marks them `jwt-svid`.
+    keys: entries(value)
+      .filter((k) => k.use === 'jwt-svid' && typeof k.kid === 'string' && (k.kty === 'RSA' || k.kty === 'EC'))
+      .map(({ use: _use, ...k }) => k),
   }));
 
   return {

@@ -1,0 +1,27 @@
+import type { Config } from '../config/schema.js';
+import type { MetadataStore } from '../storage/metadata/index.js';
+import { CredentialAdmin } from './credentials.js';
+import { FederationAdmin } from './federation.js';
+import { PeopleAdmin } from './people.js';
+
+/**
+ * Every administrative operation, shared by the `portcullis` CLI and the admin API so that
+ * both validate alike. Changes go to the metadata store; running servers see them through its
+ * change feed on their next request.
+ */
+export class Admin {
+  readonly people: PeopleAdmin;
+  readonly credentials: CredentialAdmin;
+  readonly federation: FederationAdmin;
+
+  constructor(store: MetadataStore, config: Config) {
+    this.people = new PeopleAdmin(store, config);
+    this.credentials = new CredentialAdmin(store, config);
+    this.federation = new FederationAdmin(store, config);
+  }
+}
+
+export { AdminError, duration } from './errors.js';
+export type { AllowlistKind } from './people.js';
+export type { RevokeRequest } from './credentials.js';
+export type { RuleInput } from './federation.js';
