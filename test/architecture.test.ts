@@ -11,8 +11,9 @@ const ALLOWED: Record<string, string[]> = {
   access: ['oci', 'errors'],
   storage: [],
   registry: ['errors', 'oci', 'storage'],
-  identity: ['access', 'errors', 'oci', 'storage'],
-  http: ['access', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage'],
+  identity: ['access', 'config', 'errors', 'oci', 'storage'],
+  admin: ['access', 'config', 'errors', 'identity', 'oci', 'storage'],
+  http: ['access', 'admin', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage'],
 };
 /** access/ decides; it does no I/O. */
 const PURE = new Set(['access']);

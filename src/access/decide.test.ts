@@ -49,6 +49,13 @@ describe('decide', () => {
     expect(decide(subject([]), { type: 'registry', name: 'catalog', actions: ['*', 'push'] }).granted).toEqual(['*']);
   });
 
+  it('grants the admin API only to an admin on the root namespace', () => {
+    const scope = { type: 'registry', name: 'admin', actions: ['*'] };
+    expect(decide(subject([['*', 'admin']]), scope).granted).toEqual(['*']);
+    expect(decide(subject([['team', 'admin']]), scope).granted).toEqual([]);
+    expect(decide(subject([['*', 'maintainer']]), scope).granted).toEqual([]);
+  });
+
   it('explains itself', () => {
     expect(decide(subject([]), repo('a', 'pull')).reasons).toEqual(['no binding covers this repository']);
     expect(decide(subject([['a', 'reader']]), repo('a/b', 'pull')).reasons).toEqual(['reader on namespace a']);

@@ -49,6 +49,13 @@ export function decide(subject: Subject, scope: ResourceScope): Decision {
 
     return { granted, reasons: ['catalog listing is filtered per repository'] };
   }
+  if (scope.type === 'registry' && scope.name === 'admin') {
+    // The admin API: only an admin binding on the root namespace reaches it.
+    const admin = subject.bindings.some((b) => b.namespace === '*' && b.role === 'admin');
+    const granted = admin ? scope.actions.filter((a) => a === '*') : [];
+
+    return { granted, reasons: [admin ? 'admin on *' : 'the admin API needs the admin role on *'] };
+  }
   if (scope.type !== 'repository') return { granted: [], reasons: [`unknown resource type "${scope.type}"`] };
   // `team/../secret` starts with `team/`: the prefix test below is sound only for valid names.
   if (!isRepositoryName(scope.name)) {

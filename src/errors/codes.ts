@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, message: 'not found' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   BAD_REQUEST: { status: 400, message: 'bad request' },
+  CONFLICT: { status: 409, message: 'conflicts with what exists' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
   UNKNOWN: { status: 500, message: 'unknown error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { AdminError } from '../admin/index.js';
 import { errorEnvelope, isRegistryError, RegistryError, tokenErrorBody } from '../errors/registry-error.js';
 import { FIELDS, loggableUrl } from '../log/fields.js';
+import { registerAdmin } from './admin/routes.js';
 import { registerHealth } from './health.js';
 import { createMetrics, routeLabel } from './metrics.js';
 import { requestId } from './request-id.js';
@@ -92,14 +94,18 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
 
   registerHealth(app, services, metrics?.registry);
   registerToken(app, services);
+  registerAdmin(app, services);
   registerV2(app, services);
 
   return app;
 }
 
+const ADMIN_CODES = { invalid: 'BAD_REQUEST', missing: 'NOT_FOUND', conflict: 'CONFLICT' } as const;
+
 /** Maps anything thrown to a catalogue error; unknown errors become a bare 500. */
 function toRegistryError(err: unknown): RegistryError {
   if (isRegistryError(err)) return err;
+  if (err instanceof AdminError) return new RegistryError(ADMIN_CODES[err.kind], err.message);
   const e = err as Partial<FastifyError> & NodeJS.ErrnoException;
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') {
     return new RegistryError('UNAVAILABLE', 'storage is full', { cause: err });
