@@ -129,11 +129,11 @@ describe('portcullis token revoke: usage', () => {
   afterAll(() => registry.close());
 
   it.each([
-    [[], 'give exactly one of --jti, --user or --all'],
-    [['--jti', 'a', '--all'], 'give exactly one of --jti, --user or --all'],
+    [[], 'give exactly one of --jti, --user, --robot, --rule or --all'],
+    [['--jti', 'a', '--all'], 'give exactly one of --jti, --user, --robot, --rule or --all'],
     [['--user', 'nobody'], 'no user "nobody"'],
     [['--all', '--before', 'yesterday-ish'], '--before must be an ISO 8601 time'],
-    [['--jti', 'not a jti!'], '--jti must be a token id'],
+    [['--jti', 'not a jti!'], 'the jti must be a token id'],
   ])('%j is refused with a clear message and exit 1', async (args, message) => {
     const res = await cli(registry, ...args);
     expect(res.code).toBe(1);
