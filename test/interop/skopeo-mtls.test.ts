@@ -1,9 +1,4 @@
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,78 +10,9 @@ import { createContainersEnv, type ContainersEnv } from './support/containers-en
 import { findLayoutProblems, readLayoutImage } from './support/oci-layout.js';
 import { portcullis } from './support/portcullis-cli.js';
 import { requireTools } from './support/require-tool.js';
-import { maskSecrets, registerSecret } from './support/run.js';
 import { printServerLogsOnFailure } from './support/server-logs.js';
-import { PORTCULLIS_BIN, type PortcullisServer } from './support/start-server.js';
+import { startPortcullis, type PortcullisServer } from './support/start-server.js';
 import { makeTempDir, removeTempDir } from './support/temp-dir.js';
-
-const READY_TIMEOUT_MS = 30_000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-
-  return port;
-}
-
-/** True when GET /healthz answers 200 over TLS, trusting only `ca`. */
-function healthy(url: string, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = get(`${url}/healthz`, { ca, agent: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('error', () => resolve(false));
-    req.on('timeout', () => req.destroy());
-  });
-}
-
-/**
- * `portcullis serve --config FILE` over TLS (the shared starter serves plain HTTP only), on a
- * free loopback port with a fresh data dir; stopped by its PID.
- */
-async function startTlsPortcullis(configFile: string, serverCa: string): Promise<PortcullisServer> {
-  const dataDir = await makeTempDir('data');
-  const adminPassword = randomBytes(18).toString('base64url');
-  registerSecret(adminPassword);
-  const host = `127.0.0.1:${await freePort()}`;
-  const url = `https://${host}`;
-  const child = spawn(process.execPath, [PORTCULLIS_BIN, 'serve', '--config', configFile, '--listen', host, '--data-dir', dataDir], {
-    cwd: dataDir,
-    env: { ...process.env, PORTCULLIS_ADMIN_PASSWORD: adminPassword },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const append = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-64 * 1024);
-  };
-  child.stdout.on('data', append);
-  child.stderr.on('data', append);
-  const pid = child.pid!;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => process.kill(pid, 'SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await removeTempDir(dataDir);
-  };
-  const server = { host, url, dataDir, adminUser: 'admin' as const, adminPassword, pid, logs: () => maskSecrets(output), stop };
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await healthy(url, serverCa))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`portcullis serve over TLS did not become healthy on ${url}; its output:\n${server.logs()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-
-  return server;
-}
 
 /** A containers cert dir: `ca.crt` (trusts the server), plus `client.cert`/`client.key` when given. */
 async function certDir(dir: string, serverCa: Issued, client?: Issued): Promise<string> {
@@ -139,7 +65,7 @@ describe('skopeo over TLS, pulling with an X.509-SVID as the only credential', (
     trustOnly = await certDir(join(work, 'certs-trust-only'), serverCa);
     withSvid = await certDir(join(work, 'certs-svid'), serverCa, builder);
 
-    server = await startTlsPortcullis(configFile, serverCa.cert);
+    server = await startPortcullis({ configFile, tlsCa: serverCa.cert });
     admin = { user: server.adminUser, password: server.adminPassword };
     await portcullis(server, ['namespace', 'create', 'ci']);
     await portcullis(server, [

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +21,7 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 const LOG_LIMIT = 64 * 1024;
 
-/** A Portcullis process serving plain HTTP on loopback, with its own data directory. */
+/** A Portcullis process serving on loopback (plain HTTP unless configured for TLS), with its own data directory. */
 export interface PortcullisServer {
   /** `127.0.0.1:<port>`, the registry host as clients write it. */
   host: string;
@@ -56,7 +57,18 @@ function collectOutput(child: ChildProcess): () => string {
   return () => maskSecrets(text);
 }
 
-async function isHealthy(url: string): Promise<boolean> {
+/** True when GET /healthz answers 200; over TLS trusting only `ca`. */
+async function isHealthy(url: string, ca?: string): Promise<boolean> {
+  if (ca !== undefined) {
+    return new Promise((resolve) => {
+      const req = httpsGet(`${url}/healthz`, { ca, agent: false, timeout: 1_000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on('error', () => resolve(false));
+      req.on('timeout', () => req.destroy());
+    });
+  }
   try {
     const response = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) });
     await response.body?.cancel();
@@ -78,9 +90,16 @@ async function stopChild(child: ChildProcess, pid: number): Promise<void> {
 
 /**
  * Starts `portcullis serve` on a free loopback port with a fresh data directory and a random
- * admin password, and waits until GET /healthz answers 200.
+ * admin password, and waits until GET /healthz answers 200 (over TLS when `tlsCa` is given).
  */
-export async function startPortcullis(options: { configFile?: string } = {}): Promise<PortcullisServer> {
+export interface StartOptions {
+  /** A YAML configuration file for `serve --config`. */
+  configFile?: string;
+  /** The PEM CA that signed the server's certificate, when the configuration turns TLS on. */
+  tlsCa?: string;
+}
+
+export async function startPortcullis(options: StartOptions = {}): Promise<PortcullisServer> {
   if (!existsSync(PORTCULLIS_BIN)) {
     throw new Error(`${PORTCULLIS_BIN} does not exist; build Portcullis first (npm run build)`);
   }
@@ -90,7 +109,7 @@ export async function startPortcullis(options: { configFile?: string } = {}): Pr
   registerSecret(adminPassword);
   const port = await findFreePort();
   const host = `127.0.0.1:${port}`;
-  const url = `http://${host}`;
+  const url = `${options.tlsCa === undefined ? 'http' : 'https'}://${host}`;
 
   const child = spawn(
     process.execPath,
@@ -111,7 +130,7 @@ export async function startPortcullis(options: { configFile?: string } = {}): Pr
   };
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!(await isHealthy(url))) {
+  while (!(await isHealthy(url, options.tlsCa))) {
     if (child.exitCode !== null || child.signalCode !== null) {
       await removeTempDir(dataDir);
       throw new Error(
