@@ -14,13 +14,13 @@ export interface StoreOptions {
 /** Adds the options every command shares: where the configuration and the data live. */
 export function withStoreOptions(command: Command): Command {
   return command
-    .option('--config <file>', 'YAML configuration file')
+    .option('--config <file>', 'YAML configuration file (env PORTCULLIS_CONFIG)')
     .option('--data-dir <dir>', 'data directory (env PORTCULLIS_DATA_DIR; default ./data)');
 }
 
 export function configFrom(options: StoreOptions): Config {
   return loadConfig({
-    file: options.config,
+    file: options.config ?? (process.env.PORTCULLIS_CONFIG || undefined),
     overrides: {
       dataDir: options.dataDir ? path.resolve(options.dataDir) : undefined,
       listen: options.listen,

@@ -4,7 +4,9 @@ import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
 import { federationCommand } from './commands/federation.js';
+import { groupCommand } from './commands/groups.js';
 import { keysCommand } from './commands/keys.js';
+import { loginCommand } from './commands/login.js';
 import { robotCommand } from './commands/robots.js';
 import { tokenCommand } from './commands/tokens.js';
 import { userCommand } from './commands/users.js';
@@ -31,6 +33,8 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(tokenCommand());
   program.addCommand(keysCommand());
   program.addCommand(configCommand());
+  program.addCommand(groupCommand());
+  program.addCommand(loginCommand());
 
   try {
     await program.parseAsync(argv);

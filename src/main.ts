@@ -10,6 +10,7 @@ import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
 import { Federation } from './identity/federation/service.js';
 import { ensureSigningKey, KeyRing } from './identity/keys.js';
+import { PeopleLogin } from './identity/people/login.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { TOKEN_LEEWAY_SECONDS, TokenService } from './identity/tokens.js';
 import { BlobService } from './registry/blobs.js';
@@ -45,7 +46,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     }
 
     const directory = new Directory(store);
-    const federation = new Federation(store, config.federation.issuers, { cooldownMs: config.federation.keyRefetchSeconds * 1000 });
+    const federation = new Federation(store, directory, config.federation.issuers, { cooldownMs: config.federation.keyRefetchSeconds * 1000 });
+    for (const alias of await federation.aliasesNamingUsers()) {
+      logger.warn({ alias }, 'an issuer alias in the configuration is also a user name; that user cannot sign in with a password');
+    }
     await ensureSigningKey(store.principals);
     const keys = new KeyRing(store, (config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000);
     const services: Services = {
@@ -70,6 +74,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       federation,
       throttle: new LoginThrottle(config.auth.throttle),
     };
+    if (config.auth.oidc) services.people = await PeopleLogin.create(store, config.auth.oidc, services.authenticator);
     const clientCas = config.tls ? await authorityPems(federation) : [];
     const app = buildServer(services, logger, clientCas);
     const sweep = async () => {

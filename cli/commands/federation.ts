@@ -57,7 +57,8 @@ function issuerCommand(): Command {
     .action(async (options: StoreOptions) => {
       for (const i of await withAdmin(options, (admin) => admin.federation.issuers())) {
         const keys = i.jwksFile ? `file ${i.jwksFile}` : i.jwksUri ? `url ${i.jwksUri}` : 'discovery';
-        print(`${i.alias}\t${i.kind}\t${i.issuer}\taud ${i.audiences.join(',')}\t${i.algorithms.join(',')}\t${keys}\t${i.source}`);
+        const source = i.shadowed ? 'store (shadowed by the configuration file)' : i.source;
+        print(`${i.alias}\t${i.kind}\t${i.issuer}\taud ${i.audiences.join(',')}\t${i.algorithms.join(',')}\t${keys}\t${source}`);
       }
     });
 
@@ -73,7 +74,7 @@ function issuerCommand(): Command {
 
 /** Reads repeated `--claim path=value`; a path given twice accepts any of its values. */
 function conditionsFrom(claims: string[]): Conditions {
-  const conditions: Record<string, string[]> = {};
+  const conditions: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const claim of claims) {
     const eq = claim.indexOf('=');
     if (eq <= 0) throw new UsageError(`--claim must look like name=value, got "${claim}"`);

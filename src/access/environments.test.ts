@@ -27,4 +27,13 @@ describe('environment separation', () => {
     expect(environmentMixing(['*'], labelOf)).toBeUndefined();
     expect(environmentMixing(['*', 'app'], labelOf)).toBeUndefined();
   });
+
+  it('counts the namespaces nested under a binding (regression: writer on team reached prod team/release)', () => {
+    const nested: Record<string, string | null> = { team: 'build', 'team/release': 'prod' };
+    const of = (n: string) => nested[n] ?? null;
+    expect(environmentMixing(['team'], of, ['team', 'team/release'])).toBe(
+      'would reach production (team/release) and non-production (team) namespaces',
+    );
+    expect(environmentMixing(['team/release'], of, ['team', 'team/release'])).toBeUndefined();
+  });
 });

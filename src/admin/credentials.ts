@@ -9,6 +9,15 @@ import { rulePrincipal } from '../storage/metadata/federation.js';
 import type { MetadataStore, NewRevocation } from '../storage/metadata/index.js';
 import { conflict, DAY_MS, invalid, missing, NAME } from './errors.js';
 
+/**
+ * How long a cut of a federation rule's tokens (or of all tokens) is kept: external credentials
+ * issued before it are refused for this long, which covers ID tokens of up to a day.
+ */
+export const EXTERNAL_CUT_MS = 24 * 60 * 60 * 1000;
+
+/** The longest time an old robot secret may keep working after a rotation. */
+const MAX_OVERLAP_DAYS = 30;
+
 /** What to revoke: exactly one of these. */
 export interface RevokeRequest {
   jti?: string;
@@ -56,6 +65,7 @@ export class CredentialAdmin {
 
   /** Issues a new secret; the old one stays valid for `overlapMs`. */
   async rotateRobot(name: string, overlapMs: number): Promise<{ secret: string; previousUntil: number }> {
+    if (overlapMs > MAX_OVERLAP_DAYS * DAY_MS) throw invalid(`the overlap may be at most ${MAX_OVERLAP_DAYS}d`);
     const secret = generateRobotSecret();
     const previousUntil = Date.now() + overlapMs;
     if (!(await this.store.robots.rotate(name, hashRobotSecret(secret), previousUntil))) throw missing(`no robot "${name}"`);
@@ -85,6 +95,8 @@ export class CredentialAdmin {
       expiresAt: now + (this.config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000,
     };
     const subject = (principal: string): NewRevocation => ({ ...base, kind: 'subject', principal, jti: null, before: now });
+    // A rule's cut also refuses external credentials issued before it, which live longer than ours.
+    const external = { expiresAt: now + EXTERNAL_CUT_MS };
     let revocation: NewRevocation;
     let description: string;
     if (request.jti !== undefined) {
@@ -104,12 +116,12 @@ export class CredentialAdmin {
     } else if (request.rule !== undefined) {
       const rule = await this.store.federation.ruleByName(request.rule);
       if (!rule) throw missing(`no rule "${request.rule}"`);
-      revocation = subject(rulePrincipal(rule.id));
+      revocation = { ...subject(rulePrincipal(rule.id)), ...external };
       description = `revoked every token of ${RULE_PREFIX}${request.rule}`;
     } else {
       const before = Math.min(request.before ?? now, now);
       if (Number.isNaN(before)) throw invalid('before must be a time');
-      revocation = { ...base, kind: 'all', principal: null, jti: null, before };
+      revocation = { ...base, ...external, kind: 'all', principal: null, jti: null, before };
       description = `revoked every token issued before ${new Date(before).toISOString()}`;
     }
     await this.store.revocations.add(revocation);

@@ -32,16 +32,21 @@ export class FederationAdmin {
     const issuer = parsed.data;
     if (this.configured(issuer.alias)) throw conflict(`issuer "${issuer.alias}" is defined in the configuration file`);
     if (await this.store.principals.userByName(issuer.alias)) throw conflict(`"${issuer.alias}" is a user's name; choose another alias`);
+    const same = (await this.issuers()).find((i) => i.kind === issuer.kind && i.issuer === issuer.issuer);
+    if (same) throw conflict(`issuer ${issuer.issuer} is trusted already, as "${same.alias}"`);
     const record = { ...issuer, jwksUri: issuer.jwksUri ?? null, jwksFile: issuer.jwksFile ?? null };
     if (!(await this.store.federation.addIssuer(record))) throw conflict(`issuer "${issuer.alias}" already exists`);
 
     return record;
   }
 
-  /** Every trusted issuer, from the configuration file and from the store. */
+  /**
+   * Every trusted issuer, from the configuration file and from the store. A stored issuer whose
+   * alias the file also defines is `shadowed`: the file's definition is the one in force.
+   */
   async issuers() {
-    const configured = this.config.federation.issuers.map((i) => ({ ...i, jwksUri: i.jwksUri ?? null, jwksFile: i.jwksFile ?? null, source: 'config' as const }));
-    const stored = (await this.store.federation.issuers()).map(({ createdAt: _, ...i }) => ({ ...i, source: 'store' as const }));
+    const configured = this.config.federation.issuers.map((i) => ({ ...i, jwksUri: i.jwksUri ?? null, jwksFile: i.jwksFile ?? null, source: 'config' as const, shadowed: false }));
+    const stored = (await this.store.federation.issuers()).map(({ createdAt: _, ...i }) => ({ ...i, source: 'store' as const, shadowed: this.configured(i.alias) }));
 
     return [...configured, ...stored];
   }
@@ -67,13 +72,16 @@ export class FederationAdmin {
       if (!isRole(grant.role) || grant.role === 'admin') throw invalid(`a rule's role must be reader, writer or maintainer, not "${grant.role}"`);
     }
     if (!this.configured(input.issuer) && !(await this.store.federation.issuers()).some((i) => i.alias === input.issuer)) {
-      throw missing(`no issuer "${input.issuer}" (add it with: portcullis federation issuer add)`);
+      throw missing(`no issuer "${input.issuer}": add it (federation issuer add), or pass the configuration file that defines it (--config or PORTCULLIS_CONFIG)`);
     }
     const labels = new Map((await this.store.principals.listNamespaces()).map((n) => [n.name, n.environment]));
     const unknown = input.grants.find((g) => !labels.has(g.namespace));
     if (unknown) throw missing(`no namespace "${unknown.namespace}"`);
-    const mixing = environmentMixing(input.grants.map((g) => g.namespace), (n) => labels.get(n) ?? null);
-    if (mixing && !input.mixedEnvironments) throw conflict(`refusing: rule ${input.name} ${mixing}; add --mixed-environments to allow it`);
+    if (new Set(input.grants.map((g) => g.namespace)).size !== input.grants.length) throw invalid('a rule has at most one role per namespace');
+    const mixing = environmentMixing(input.grants.map((g) => g.namespace), (n) => labels.get(n) ?? null, [...labels.keys()]);
+    if (mixing && !input.mixedEnvironments) {
+      throw conflict(`refusing: rule ${input.name} ${mixing}; allow it explicitly with --mixed-environments (API: "mixedEnvironments": true)`);
+    }
     const rule = await this.store.federation.addRule({
       name: input.name,
       issuerAlias: input.issuer,

@@ -68,7 +68,27 @@ export class PeopleAdmin {
     if (name === '*' || !isNamespaceName(name)) throw invalid(`"${name}" is not a valid namespace name`);
     if (environment !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(environment)) throw invalid('environment labels are 1-64 letters, digits, ".", "_", "-"');
 
+    await this.refuseNestedMixing(name, environment);
+
     return this.store.principals.createNamespace(name, environment);
+  }
+
+  /**
+   * A namespace nested under another is reached by that one's bindings: creating it must not
+   * make any credential reach both production and non-production without its exception.
+   */
+  private async refuseNestedMixing(name: string, environment: string | null): Promise<void> {
+    const namespaces = await this.store.principals.listNamespaces();
+    if (namespaces.some((n) => n.name === name)) return;
+    const labels = new Map<string, string | null>([...namespaces.map((n) => [n.name, n.environment] as const), [name, environment]]);
+    const held = new Map<string, string[]>();
+    for (const b of await this.bindings()) {
+      if (!b.mixedEnvironments && b.namespace !== '*') held.set(b.holder, [...(held.get(b.holder) ?? []), b.namespace]);
+    }
+    for (const [holder, bound] of held) {
+      const problem = environmentMixing(bound, (n) => labels.get(n) ?? null, [...labels.keys()]);
+      if (problem) throw conflict(`refusing to create ${name}: ${holder} ${problem}`);
+    }
   }
 
   async namespaces() {
@@ -106,7 +126,7 @@ export class PeopleAdmin {
     if (!user?.mixedEnvironments) {
       const labels = new Map((await this.store.principals.listNamespaces()).map((n) => [n.name, n.environment]));
       const held = (await this.store.principals.listBindings()).filter((b) => b.principal === principal).map((b) => b.namespace);
-      const problem = environmentMixing([...new Set([...held, namespace])], (n) => labels.get(n) ?? null);
+      const problem = environmentMixing([...new Set([...held, namespace])], (n) => labels.get(n) ?? null, [...labels.keys()]);
       if (problem) throw conflict(`refusing: ${userName} ${problem}; to allow it, run: portcullis user environments ${userName} --mixed`);
     }
     await this.store.principals.grant(principal, namespace, role);

@@ -36,6 +36,12 @@ describe('loadConfig', () => {
     expect(config.auth.service).toBe('reg.example');
   });
 
+  it('keeps defaults and variables relative to the working directory, wherever the file is (regression: ./data moved next to the file)', () => {
+    const config = loadConfig({ file: file('c.yaml', 'auth:\n  service: reg.example\n'), env: { PORTCULLIS_BLOBS_PATH: 'blobs-here' } });
+    expect(config.dataDir).toBe(path.resolve('data'));
+    expect(config.blobs.path).toBe(path.resolve('blobs-here'));
+  });
+
   it('lets PORTCULLIS_* variables override the file, and flags override both', () => {
     const config = loadConfig({
       file: file('b.yaml', 'listen: 127.0.0.1:6000\n'),

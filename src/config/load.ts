@@ -41,6 +41,7 @@ export interface LoadOptions {
 /** Reads the YAML file (if any), applies `PORTCULLIS_*` variables and flags, and validates. */
 export function loadConfig(options: LoadOptions = {}): Config {
   const raw = options.file ? readYaml(options.file) : {};
+  if (options.file) anchorFilePaths(raw, options.file);
   const problems: string[] = [];
   const env = options.env ?? process.env;
 
@@ -77,7 +78,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const insecure = insecureListen(result.data);
   if (insecure) throw new ConfigError([insecure]);
-  const config = resolvePaths(result.data, options.file);
+  const config = resolvePaths(result.data);
   const unreadable = unreadableFiles(config);
   if (unreadable.length > 0) throw new ConfigError(unreadable);
 
@@ -161,10 +162,30 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   node[parts.at(-1)!] = value;
 }
 
-/** Relative paths in a file are relative to that file; on the command line, to the cwd. */
-function resolvePaths(config: Config, file: string | undefined): Config {
-  const base = file ? path.dirname(path.resolve(file)) : process.cwd();
-  const abs = (p: string) => path.resolve(base, p);
+/**
+ * Makes the relative paths written in the file relative to the file itself, before the values
+ * from the environment, the command line and the defaults join in.
+ */
+function anchorFilePaths(raw: Record<string, unknown>, file: string): void {
+  const base = path.dirname(path.resolve(file));
+  const anchor = (node: unknown, key: string) => {
+    const holder = node as Record<string, unknown> | null;
+    if (holder && typeof holder === 'object' && typeof holder[key] === 'string') holder[key] = path.resolve(base, holder[key] as string);
+  };
+  anchor(raw, 'dataDir');
+  anchor(raw.blobs, 'path');
+  anchor(raw.tls, 'cert');
+  anchor(raw.tls, 'key');
+  const issuers = (raw.federation as { issuers?: unknown } | undefined)?.issuers;
+  if (Array.isArray(issuers)) for (const issuer of issuers) anchor(issuer, 'jwksFile');
+}
+
+/**
+ * Every remaining relative path (from a variable, a flag or a default such as `./data`) is
+ * relative to the working directory, wherever the file lives.
+ */
+function resolvePaths(config: Config): Config {
+  const abs = (p: string) => path.resolve(p);
   const dataDir = abs(config.dataDir);
 
   return {

@@ -59,6 +59,30 @@ export const issuerSchema = z
 
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
+/**
+ * Sign-in of people through an OpenID Connect provider, with this registry as the relying
+ * party. `sessionTtl` is the lifetime of refresh tokens such a sign-in mints: group changes at
+ * the provider reach the registry at the next sign-in, so at the latest after that long.
+ */
+export const oidcLoginSchema = z
+  .object({
+    issuer: z.string().max(1024).refine(isKeyUrl, 'the issuer must be an https URL (http only on loopback)'),
+    clientId: z.string().min(1).max(1024),
+    clientSecret: z.string().min(1).max(4096).optional(),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'scopes are printable ASCII without spaces, quotes or backslashes')).min(1).default(['openid', 'profile', 'email']),
+    usernameClaim: z.string().min(1).max(256).default('preferred_username'),
+    groupsClaim: z.string().min(1).max(256).default('groups'),
+    sessionTtl: seconds.default(12 * 3600),
+  })
+  .strict()
+  .refine((value) => value.scopes.includes('openid'), { path: ['scopes'], message: 'the scopes must include openid' })
+  // `config check` prints the configuration as JSON: the client secret shows as redacted there.
+  .transform((value) =>
+    Object.defineProperty(value, 'toJSON', { value: () => ({ ...value, clientSecret: value.clientSecret && '[redacted]' }), enumerable: false }),
+  );
+
+export type OidcLoginConfig = z.infer<typeof oidcLoginSchema>;
+
 /** The whole configuration; every key has a default so an empty file is a working setup. */
 export const configSchema = z
   .object({
@@ -94,6 +118,7 @@ export const configSchema = z
           })
           .strict()
           .default({ accountFailures: 5, addressFailures: 20, maxBackoffSeconds: 900, windowSeconds: 900 }),
+        oidc: oidcLoginSchema.optional(),
       })
       .strict()
       .default({
@@ -113,7 +138,8 @@ export const configSchema = z
         issuers: z
           .array(issuerSchema)
           .default([])
-          .refine((list) => new Set(list.map((i) => i.alias)).size === list.length, 'issuer aliases must be unique'),
+          .refine((list) => new Set(list.map((i) => i.alias)).size === list.length, 'issuer aliases must be unique')
+          .refine((list) => new Set(list.map((i) => `${i.kind} ${i.issuer}`)).size === list.length, 'each issuer may be trusted under one alias only'),
         /** The least time between two fetches of an issuer's keys prompted by unknown key ids. */
         keyRefetchSeconds: z.number().int().min(1).max(3600).default(30),
       })

@@ -6,6 +6,7 @@ import { errorEnvelope, isRegistryError, RegistryError, tokenErrorBody } from '.
 import { FIELDS, loggableUrl } from '../log/fields.js';
 import { registerAdmin } from './admin/routes.js';
 import { registerHealth } from './health.js';
+import { registerLogin } from './login.js';
 import { createMetrics, routeLabel } from './metrics.js';
 import { requestId } from './request-id.js';
 import type { Services } from './services.js';
@@ -23,6 +24,7 @@ declare module 'fastify' {
       /** Which check refused a federated credential, and the issuer alias that checked it. */
       refused?: string;
       issuer?: string;
+      refusedDetail?: string;
       /** A federated workload's subject at its issuer. */
       subject?: string;
     } | null;
@@ -95,6 +97,7 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
   registerHealth(app, services, metrics?.registry);
   registerToken(app, services);
   registerAdmin(app, services);
+  registerLogin(app, services);
   registerV2(app, services);
 
   return app;

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Directory } from '../identity/directory.js';
 import type { Federation } from '../identity/federation/service.js';
+import type { PeopleLogin } from '../identity/people/login.js';
 import type { LoginThrottle } from '../identity/throttle.js';
 import type { TokenService } from '../identity/tokens.js';
 import type { BlobService } from '../registry/blobs.js';
@@ -23,4 +24,6 @@ export interface Services {
   authenticator: Authenticator;
   federation: Federation;
   throttle: LoginThrottle;
+  /** Sign-in of people through the OpenID provider; absent without `auth.oidc`. */
+  people?: PeopleLogin;
 }

@@ -77,7 +77,14 @@ async function certificateSignIn(request: FastifyRequest, services: Services, ch
 function refused(request: FastifyRequest, services: Services, err: unknown): unknown {
   if (!(err instanceof FederationRefusal)) return err;
   if (err.reason !== 'keys-unavailable') services.throttle.failed(null, request.ip);
-  request.logFields = { ...request.logFields, refused: err.reason, ...(err.issuer ? { issuer: err.issuer } : {}) };
+  request.logFields = {
+    ...request.logFields,
+    refused: err.reason,
+    ...(err.issuer ? { issuer: err.issuer } : {}),
+    ...(err.detail ? { refusedDetail: err.detail } : {}),
+  };
+  // An unreachable issuer is our outage, not the client's mistake: 503, so it is not told its credential is bad.
+  if (err.reason === 'keys-unavailable') return new RegistryError('UNAVAILABLE', `federated credential not checked: ${err.message}`);
 
   return unauthorized(`federated credential refused: ${err.message}`);
 }

@@ -45,6 +45,10 @@ async function tokenGet(request: FastifyRequest, reply: FastifyReply, services: 
 }
 
 async function tokenPost(request: FastifyRequest, reply: FastifyReply, services: Services): Promise<void> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== '' && type !== 'application/x-www-form-urlencoded') {
+    throw new RegistryError('BAD_REQUEST', 'the body must be a form (application/x-www-form-urlencoded)');
+  }
   const body = await readBody(request, FORM_LIMIT, new RegistryError('BAD_REQUEST', 'form body too large'));
   const form = new URLSearchParams(body.toString('utf8'));
   checkService(form.get('service'), services);

@@ -9,10 +9,15 @@ export function userPrincipal(userId: string): string {
   return `user:${userId}`;
 }
 
+/** A group at the OpenID provider holds bindings as `group:<name>`; its members inherit them. */
+export function groupPrincipal(group: string): string {
+  return `group:${group}`;
+}
+
 interface Snapshot {
   generation: string;
   /** Users, robots and federation rules by principal; a robot also has the time it expires. */
-  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number }>;
+  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number; groups?: string[] }>;
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
@@ -52,10 +57,18 @@ export class Directory {
     return {
       principal,
       enabled: (user?.enabled ?? false) && (user?.expiresAt === undefined || user.expiresAt > Date.now()),
-      bindings: snapshot.bindings.get(principal) ?? [],
+      bindings: this.bindingsIn(snapshot, principal, user?.groups ?? []),
       allowedCidrs: user?.cidrs ?? null,
       namespaceRules: snapshot.namespaceRules,
     };
+  }
+
+  /** A person's own bindings and those of the groups the provider last named for it. */
+  private bindingsIn(snapshot: Snapshot, principal: string, groups: readonly string[]): Binding[] {
+    const own = snapshot.bindings.get(principal) ?? [];
+    if (groups.length === 0) return own;
+
+    return [...own, ...groups.flatMap((g) => snapshot.bindings.get(groupPrincipal(g)) ?? [])];
   }
 
   /** The token's subject as of now, and why the token is revoked when it is; one lookup. */
@@ -125,7 +138,7 @@ export class Directory {
       snapshot.users.set(rulePrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: r.allowedCidrs });
     }
     for (const u of users) {
-      snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null });
+      snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null, groups: u.groups ?? [] });
     }
     for (const b of bindings) {
       const list = snapshot.bindings.get(b.principal) ?? [];

@@ -16,13 +16,25 @@ export const FIELDS = {
   remoteAddress: 'remoteAddress',
 } as const;
 
+/** The longest a log line waits in the batch before it is written out. */
+const FLUSH_INTERVAL_MS = 1000;
+
 /**
  * The server's logger. Lines are written asynchronously in batches so that logging does not
- * cost a system call per request; `flushLogger` runs at shutdown.
+ * cost a system call per request; a batch is written out within a second even when it is small
+ * (so `listening` and a refusal's reason show up at once), and `flushLogs` runs at shutdown.
  */
 export function createLogger(level: string): Logger {
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
   destinations.set(level, destination);
+  const timer = setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // Not open yet, or a write is under way: the next tick will do.
+    }
+  }, FLUSH_INTERVAL_MS);
+  timer.unref();
 
   return pino({
     level,
@@ -41,7 +53,10 @@ export function flushLogs(): void {
   for (const destination of destinations.values()) destination.flushSync();
 }
 
-/** The URL as logged: the query string of `/token` is dropped (it names accounts and scopes). */
+/**
+ * The URL as logged: the query strings of `/token` (accounts and scopes) and of `/auth/` (the
+ * provider's authorization code and the sealed sign-in state) are dropped.
+ */
 export function loggableUrl(url: string): string {
-  return url.startsWith('/token') ? url.split('?')[0]! : url;
+  return url.startsWith('/token') || url.startsWith('/auth/') ? url.split('?')[0]! : url;
 }

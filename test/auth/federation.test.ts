@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Admin } from '../../src/admin/index.js';
 import { basic, RegistryClient } from '../helpers/client.js';
 import { withStore } from './support/accounts.js';
 import { startIssuer, type TestIssuer } from './support/issuer.js';
@@ -52,6 +53,9 @@ describe('federated workload identity (OIDC/JWT)', () => {
     await writeFile(
       file,
       [
+        // Refusal after refusal from one address: keep the sign-in throttle out of the way.
+        'auth:',
+        '  throttle: { addressFailures: 1000 }',
         'federation:',
         '  keyRefetchSeconds: 1',
         '  issuers:',
@@ -155,6 +159,7 @@ describe('federated workload identity (OIDC/JWT)', () => {
       ],
       ['unsigned (alg none)', async () => new UnsecuredJWT(github({ iss: issuer.url })).setExpirationTime('5m').encode(), 'algorithm-not-allowed', 'the token\'s algorithm "none" is not accepted from ci'],
       ['not a JWT at all', async () => 'hunter2-is-not-a-jwt', 'malformed', 'the token is not a signed JWT'],
+      ['with a subject that is not a string', () => issuer.sign(github({ sub: { id: 5 } })), 'malformed', 'the token\'s "sub" claim is not a string'],
     ];
 
     for (const [name, make, reason, description] of cases) {
@@ -198,6 +203,38 @@ describe('federated workload identity (OIDC/JWT)', () => {
     expect(rule?.lastUsedSubject).toBe('repo:octo-org/app:ref:refs/heads/main');
     expect(rule?.lastUsedIp).toBe('127.0.0.1');
     expect(rule?.lastUsedAt).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it("stops a leaked ID token with token revoke --rule, while the workflow's next ID token works", async () => {
+    const leaked = await issuer.sign(github());
+    const held = await tokenAt(registry, basic('ci', leaked));
+    const registryToken = ((await held.json()) as { token: string }).token;
+    await withStore(registry, (store) => new Admin(store, registry.config).credentials.revoke({ rule: 'release', actor: 'test' }));
+
+    expect((await fetch(`${registry.url}/v2/team/app/tags/list`, { headers: { Authorization: `Bearer ${registryToken}` } })).status).toBe(401);
+    const again = await tokenAt(registry, basic('ci', leaked));
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { error_description: string }).error_description).toBe(
+      'federated credential refused: the credential was issued before the tokens of rule+release were revoked',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await tokenAt(registry, basic('ci', await issuer.sign(github())))).status).toBe(200);
+  });
+
+  it('tells a token of another issuer sent under this alias so, without fetching keys for it', async () => {
+    const before = { ...issuer.fetches };
+    const response = await tokenAt(registry, basic('ci', await issuer.sign(github({ iss: 'https://gitlab.example.com' }))));
+    expect(((await response.json()) as { error_description: string }).error_description).toBe(
+      `federated credential refused: the token's issuer is not ${issuer.url}`,
+    );
+    expect(issuer.fetches).toEqual(before);
+  });
+
+  it('logs which claim each rule missed when none matches, naming claims but not their values', async () => {
+    await tokenAt(registry, basic('ci', await issuer.sign(github({ repository_id: 999_999_001 }))));
+    const last = refusals(registry).at(-1)!;
+    expect(last).toMatchObject({ refused: 'no-rule', refusedDetail: 'release: claim "repository_id" does not match' });
+    expect(registry.logText()).not.toContain('999999001');
   });
 
   it('cuts off tokens already issued when the rule is disabled, and issues none until it is enabled', async () => {
@@ -284,4 +321,59 @@ describe('federation with keys from a file, for sites that cannot reach the issu
     await new Promise((resolve) => setTimeout(resolve, 5200));
     expect((await tokenAt(registry, basic('cluster', await issuer.sign(serviceAccount('build'))))).status).toBe(200);
   }, 15_000);
+});
+
+describe('an issuer in trouble', () => {
+  it('is asked for its keys at most once per cooldown however many forged tokens arrive (regression: one fetch per request)', async () => {
+    const issuer = await startIssuer('RS256');
+    const registry = await startLoggedRegistry();
+    try {
+      await withStore(registry, (store) =>
+        store.federation.addIssuer({ alias: 'flaky', kind: 'oidc', issuer: issuer.url, audiences: ['portcullis'], algorithms: ['RS256'], jwksUri: null, jwksFile: null }),
+      );
+      issuer.failing = true;
+      const forged = `${Buffer.from('{"alg":"RS256","kid":"x"}').toString('base64url')}.${Buffer.from(JSON.stringify({ iss: issuer.url, sub: 'a', aud: 'portcullis', exp: 4102444800 })).toString('base64url')}.AAAA`;
+      const statuses = [];
+      for (let i = 0; i < 10; i++) statuses.push((await tokenAt(registry, `Bearer ${forged}`)).status);
+      expect(new Set(statuses)).toEqual(new Set([503]));
+      expect(issuer.fetches.discovery).toBe(1);
+      expect(issuer.fetches.jwks).toBe(0);
+    } finally {
+      await registry.close();
+      await issuer.close();
+    }
+  });
+
+  it('answers an unsigned token with a non-string subject with 401, not 500 (regression)', async () => {
+    const registry = await startLoggedRegistry();
+    try {
+      const odd = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from('{"sub":5}').toString('base64url')}.x`;
+      expect((await tokenAt(registry, `Bearer ${odd}`)).status).toBe(401);
+    } finally {
+      await registry.close();
+    }
+  });
+});
+
+describe('an issuer that cannot be reached', () => {
+  it('answers 503 saying the keys cannot be obtained, not that the credential is bad', async () => {
+    const issuer = await startIssuer('RS256');
+    const jwt = await issuer.sign({ sub: 'x', aud: 'portcullis', repository: 'a/b' });
+    const url = issuer.url;
+    await issuer.close();
+    const registry = await startLoggedRegistry();
+    try {
+      await withStore(registry, async (store) => {
+        await store.federation.addIssuer({ alias: 'gone', kind: 'oidc', issuer: url, audiences: ['portcullis'], algorithms: ['RS256'], jwksUri: null, jwksFile: null });
+      });
+      const response = await tokenAt(registry, basic('gone', jwt));
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({
+        error: 'temporarily_unavailable',
+        error_description: 'federated credential not checked: the keys of gone cannot be obtained right now',
+      });
+    } finally {
+      await registry.close();
+    }
+  });
 });

@@ -88,6 +88,16 @@ describe('RFC 8693 token exchange at POST /token', () => {
     expect(tags.status).toBe(404);
   });
 
+  it('says so when the body is JSON instead of a form', async () => {
+    const response = await fetch(`${registry.url}/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ grant_type: EXCHANGE }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_request', error_description: 'the body must be a form (application/x-www-form-urlencoded)' });
+  });
+
   it('accepts an ID token type as well', async () => {
     const response = await exchange({
       grant_type: EXCHANGE,

@@ -30,7 +30,8 @@ describe('portcullis federation issuer|rule', () => {
       [['none', '--issuer', GITHUB, '--audience', 'x', '--algorithms', 'none'], expect.stringMatching(/^algorithms\.0: /) as unknown as string],
       [['mesh', '--kind', 'spiffe', '--issuer', 'example.org', '--audience', 'x'], 'a SPIFFE trust domain needs its bundle: jwksUri or jwksFile'],
       [['alice', '--issuer', GITHUB, '--audience', 'x'], '"alice" is a user\'s name; choose another alias'],
-      [['github', '--issuer', GITHUB, '--audience', 'x'], 'issuer "github" already exists'],
+      [['github', '--issuer', 'https://gitlab.com', '--audience', 'x'], 'issuer "github" already exists'],
+      [['github2', '--issuer', GITHUB, '--audience', 'x'], `issuer ${GITHUB} is trusted already, as "github"`],
       [['Bad Alias', '--issuer', GITHUB, '--audience', 'x'], 'alias: aliases are 1-64 characters: a-z, 0-9, ".", "_", "-"'],
     ];
     for (const [args, message] of cases) {
@@ -61,10 +62,24 @@ describe('portcullis federation issuer|rule', () => {
 
     const mixed = ['federation', 'rule', 'add', 'deploy', '--issuer', 'github', '--claim', 'repository_id=1', '--grant', 'shop=reader', '--grant', 'shop-ci=reader'];
     expect((await ws.run(mixed)).stderr).toBe(
-      usageError('refusing: rule deploy would reach production (shop) and non-production (shop-ci) namespaces; add --mixed-environments to allow it'),
+      usageError(
+        'refusing: rule deploy would reach production (shop) and non-production (shop-ci) namespaces; allow it explicitly with --mixed-environments (API: "mixedEnvironments": true)',
+      ),
     );
     expect((await ws.run([...mixed, '--mixed-environments'])).code).toBe(0);
     expect((await ws.run(['bindings'])).stdout).toContain('shop\treader\trule+deploy\tmixed-environments\n');
+  });
+
+  it('counts nested namespaces as reached (regression: a build rule on shop-ci reached a prod shop-ci/release)', async () => {
+    expect((await ws.run(['namespace', 'create', 'shop-ci/release', '--environment', 'prod'])).stderr).toBe(
+      usageError(
+        'refusing to create shop-ci/release: rule+release would reach production (shop-ci/release) and non-production (shop-ci) namespaces',
+      ),
+    );
+    expect((await ws.run(['namespace', 'create', 'shop-ci/tools', '--environment', 'build'])).code).toBe(0);
+    expect((await ws.run(['namespace', 'create', 'shop/live', '--environment', 'prod'])).code).toBe(0);
+    const dup = ['federation', 'rule', 'add', 'dup', '--issuer', 'github', '--claim', 'repository_id=7', '--grant', 'shop-ci=reader', '--grant', 'shop-ci=writer'];
+    expect((await ws.run(dup)).stderr).toBe(usageError('a rule has at most one role per namespace'));
   });
 
   it('refuses rules that would accept anyone or reach too far', async () => {
@@ -78,7 +93,7 @@ describe('portcullis federation issuer|rule', () => {
     ];
     for (const [args, message] of cases) expect((await ws.run([...base, ...args])).stderr).toBe(usageError(message));
     expect((await ws.run(['federation', 'rule', 'add', 'x', '--issuer', 'gitlab', '--claim', 'a=b', '--grant', 'shop-ci=reader'])).stderr).toBe(
-      usageError('no issuer "gitlab" (add it with: portcullis federation issuer add)'),
+      usageError('no issuer "gitlab": add it (federation issuer add), or pass the configuration file that defines it (--config or PORTCULLIS_CONFIG)'),
     );
   });
 

@@ -4,26 +4,29 @@ const MAX_PATTERN = 1024;
 const MAX_CONDITIONS = 32;
 
 /**
- * The claim at `path`, where `.` separates nested keys. A key that itself contains dots (such
- * as Kubernetes' `kubernetes.io`) is found because the longest key present wins at each level.
+ * The claim at `path`, where `.` separates nested keys; a key may itself contain dots (such as
+ * Kubernetes' `kubernetes.io`). When the path can be read in more than one way in this token
+ * (a literal `a.b` key next to a nested `a` → `b`), the claim counts as absent: a token must not
+ * choose which reading a rule sees.
  */
 export function claimAt(payload: unknown, path: string): unknown {
-  let node: unknown = payload;
-  let rest = path;
-  while (rest !== '') {
-    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
-    const object = node as Record<string, unknown>;
-    let key = rest;
-    while (!Object.hasOwn(object, key)) {
-      const dot = key.lastIndexOf('.');
-      if (dot < 0) return undefined;
-      key = key.slice(0, dot);
-    }
-    node = object[key];
-    rest = rest.slice(key.length + 1);
+  const found = readings(payload, path, 0);
+
+  return found.length === 1 ? found[0] : undefined;
+}
+
+function readings(node: unknown, rest: string, depth: number): unknown[] {
+  if (rest === '') return [node];
+  if (depth > 16 || node === null || typeof node !== 'object' || Array.isArray(node)) return [];
+  const object = node as Record<string, unknown>;
+  const found: unknown[] = [];
+  for (let end = rest.indexOf('.'); ; end = rest.indexOf('.', end + 1)) {
+    const key = end < 0 ? rest : rest.slice(0, end);
+    if (Object.hasOwn(object, key)) found.push(...readings(object[key], end < 0 ? '' : rest.slice(end + 1), depth + 1));
+    if (end < 0 || found.length > 1) break;
   }
 
-  return node;
+  return found;
 }
 
 /** Claims are compared as strings: issuers send some ids as numbers and flags as booleans. */
@@ -35,30 +38,46 @@ function asStrings(value: unknown): string[] {
   return [];
 }
 
-const globs = new Map<string, RegExp>();
+type GlobToken = '*' | '**' | '?' | { literal: string };
+
+/** A glob as tokens: `**` any run of characters, `*` any run without `/`, `?` one character but `/`. */
+function tokens(pattern: string): GlobToken[] {
+  return pattern
+    .split(/(\*\*|\*|\?)/)
+    .filter((part) => part !== '')
+    .flatMap((part): GlobToken[] => (part === '**' || part === '*' || part === '?' ? [part] : [...part].map((c) => ({ literal: c }))));
+}
 
 /**
- * A glob as a regular expression: `*` is any run of characters except `/`, `**` any run at
- * all, `?` one character except `/`; everything else is literal.
+ * Glob matching by walking all positions of the pattern at once (no backtracking), so the time
+ * is at most value length × pattern length whatever the input: a token's claims cannot stall
+ * the registry.
  */
-function globRegExp(pattern: string): RegExp {
-  let re = globs.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split(/(\*\*|\*|\?)/)
-      .map((part) => (part === '**' ? '.*' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    re = new RegExp(`^${body}$`, 's');
-    if (globs.size > 1000) globs.clear();
-    globs.set(pattern, re);
+function globMatches(value: string, pattern: string): boolean {
+  const glob = tokens(pattern);
+  const close = (states: Set<number>) => {
+    for (const i of states) if (glob[i] === '*' || glob[i] === '**') states.add(i + 1);
+    return states;
+  };
+  let states = close(new Set([0]));
+  for (const c of value) {
+    const next = new Set<number>();
+    for (const i of states) {
+      const t = glob[i];
+      if (t === undefined) continue;
+      if (t === '**' || (t === '*' && c !== '/')) next.add(i);
+      else if ((t === '?' && c !== '/') || (typeof t === 'object' && t.literal === c)) next.add(i + 1);
+    }
+    states = close(next);
+    if (states.size === 0) return false;
   }
 
-  return re;
+  return states.has(glob.length);
 }
 
 /** True when `value` equals `pattern`, or matches it when the pattern holds `*` or `?`. */
 export function matchesPattern(value: string, pattern: string): boolean {
-  return /[*?]/.test(pattern) ? globRegExp(pattern).test(value) : value === pattern;
+  return /[*?]/.test(pattern) ? globMatches(value, pattern) : value === pattern;
 }
 
 /**
@@ -66,13 +85,27 @@ export function matchesPattern(value: string, pattern: string): boolean {
  * condition's patterns. A missing claim never matches, whatever the pattern.
  */
 export function conditionsHold(conditions: Conditions, payload: unknown): boolean {
-  return Object.entries(conditions).every(([path, accepted]) => {
+  return firstMiss(conditions, payload) === undefined;
+}
+
+/**
+ * The first condition that does not hold, as `claim "NAME" is missing` or `claim "NAME" does
+ * not match`; undefined when all hold. Names only, never the token's values: it goes to logs.
+ */
+export function firstMiss(conditions: Conditions, payload: unknown): string | undefined {
+  for (const [path, accepted] of Object.entries(conditions)) {
     const patterns = Array.isArray(accepted) ? accepted : [accepted];
     const values = asStrings(claimAt(payload, path));
+    if (values.length === 0) return `claim "${path}" is missing`;
+    if (!values.some((value) => patterns.some((pattern) => matchesPattern(value, pattern)))) return `claim "${path}" does not match`;
+  }
 
-    return values.some((value) => patterns.some((pattern) => matchesPattern(value, pattern)));
-  });
+  return undefined;
 }
+
+/** Claims every token of the issuer carries or that say nothing about who is asking. */
+const UNIDENTIFYING = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'jti']);
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Why a set of conditions is unusable, or undefined when it is fine. */
 export function conditionsProblem(conditions: Conditions): string | undefined {
@@ -80,13 +113,14 @@ export function conditionsProblem(conditions: Conditions): string | undefined {
   if (entries.length === 0) return 'a rule needs at least one claim condition';
   if (entries.length > MAX_CONDITIONS) return `a rule may have at most ${MAX_CONDITIONS} conditions`;
   for (const [path, accepted] of entries) {
-    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(path)) return `"${path}" is not a claim name`;
+    if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(path) || path.split('.').some((k) => RESERVED.has(k))) return `"${path}" is not a claim name`;
+    if (UNIDENTIFYING.has(path)) return `a condition on "${path}" says nothing about who is asking (the issuer and audience are checked already)`;
     const patterns = Array.isArray(accepted) ? accepted : [accepted];
     if (patterns.length === 0) return `the condition on ${path} lists no values`;
     if (patterns.some((p) => typeof p !== 'string' || p === '' || p.length > MAX_PATTERN)) {
       return `the condition on ${path} has an empty or over-long value`;
     }
-    if (patterns.some((p) => /^\**$/.test(p))) return `the condition on ${path} matches anything; name the values it may take`;
+    if (patterns.some((p) => /^[*?/]*$/.test(p))) return `the condition on ${path} matches anything; name the values it may take`;
   }
 
   return undefined;

@@ -19,6 +19,7 @@ export class JsonDocument {
   private checkedAt = 0;
   private mtimeMs = -1;
   private pending: Promise<unknown> | undefined;
+  private failed = false;
 
   constructor(
     private readonly source: { url: string } | { file: string },
@@ -27,6 +28,11 @@ export class JsonDocument {
 
   async get(): Promise<unknown> {
     const now = Date.now();
+    // A source that just failed is not asked again before the cooldown: forged tokens must not
+    // turn an issuer's outage into a flood of fetches.
+    if (this.value === undefined && this.failed && now - this.loadedAt < this.options.cooldownMs) {
+      throw new KeysUnavailable('the issuer could not be reached a moment ago');
+    }
     if (this.value === undefined || now - this.loadedAt > this.options.maxAgeMs) return this.load();
     if ('file' in this.source && now - this.checkedAt > FILE_CHECK_MS) {
       this.checkedAt = now;
@@ -52,10 +58,17 @@ export class JsonDocument {
 
   private load(): Promise<unknown> {
     this.pending ??= this.read()
-      .then((value) => {
-        this.value = value;
-        return value;
-      })
+      .then(
+        (value) => {
+          this.value = value;
+          this.failed = false;
+          return value;
+        },
+        (err: unknown) => {
+          this.failed = true;
+          throw err;
+        },
+      )
       .finally(() => {
         // Failures count as loads too, so an unreachable issuer is retried at the cooldown pace.
         this.loadedAt = Date.now();

@@ -49,6 +49,7 @@ export function issuerKeys(issuer: IssuerRecord, cooldownMs: number): IssuerKeys
 /** A JWKS fetched by jose, which caches it and refetches on an unknown `kid` after the cooldown. */
 function remoteKeys(location: () => Promise<string>, cooldownMs: number): IssuerKeys {
   let current: { url: string; set: JWTVerifyGetKey } | undefined;
+  let failedAt = -Infinity;
 
   return {
     key: guarded(async (header, token) => {
@@ -57,8 +58,14 @@ function remoteKeys(location: () => Promise<string>, cooldownMs: number): Issuer
         const set = createRemoteJWKSet(new URL(url), { cooldownDuration: cooldownMs, cacheMaxAge: JWKS_MAX_AGE_MS });
         current = { url, set };
       }
-
-      return current.set(header, token);
+      // jose fetches again on every call while it holds no keys; after a failure, wait out the cooldown.
+      if (Date.now() - failedAt < cooldownMs) throw new KeysUnavailable('the issuer could not be reached a moment ago');
+      try {
+        return await current.set(header, token);
+      } catch (err) {
+        if (!(err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)) failedAt = Date.now();
+        throw err;
+      }
     }),
     authorities: async () => [],
   };

@@ -3,7 +3,8 @@ import type { IssuerConfig } from '../../config/schema.js';
 import type { IssuerRecord, MetadataStore, RuleRecord } from '../../storage/metadata/index.js';
 import { rulePrincipal } from '../../storage/metadata/federation.js';
 import type { Authenticated } from '../authenticate.js';
-import { conditionsHold } from './claims.js';
+import type { Directory } from '../directory.js';
+import { conditionsHold, firstMiss } from './claims.js';
 import { issuerKeys, type IssuerKeys } from './keys.js';
 import { chainsTo, parseSpiffeId, svidIdentity } from './spiffe.js';
 import { FederationRefusal, peek, verifyExternal } from './verify.js';
@@ -29,6 +30,7 @@ export class Federation {
 
   constructor(
     private readonly store: MetadataStore,
+    private readonly directory: Directory,
     private readonly configured: IssuerConfig[],
     private readonly options: { cooldownMs: number },
   ) {}
@@ -47,8 +49,9 @@ export class Federation {
     const issuer = alias === undefined ? this.issuerFor(state, token) : state.issuers.get(alias);
     if (!issuer) throw new FederationRefusal('unknown-issuer', 'no trusted issuer matches the token');
     const claims = await verifyExternal(token, issuer, this.keysOf(issuer));
+    const issuedAt = (claims.iat ?? claims.nbf ?? 0) * 1000;
 
-    return this.match(state, issuer, claims, address, (claims.exp ?? 0) * 1000);
+    return this.match(state, issuer, claims, { address, issuedAt, notAfter: (claims.exp ?? 0) * 1000 });
   }
 
   /**
@@ -66,7 +69,16 @@ export class Federation {
       throw new FederationRefusal('bad-certificate', `the certificate does not chain to the bundle of ${id.trustDomain}`, issuer.alias);
     }
 
-    return this.match(state, issuer, { sub: id.id }, address, new Date(leaf!.validTo).getTime());
+    const validity = { issuedAt: new Date(leaf!.validFrom).getTime(), notAfter: new Date(leaf!.validTo).getTime() };
+
+    return this.match(state, issuer, { sub: id.id }, { address, ...validity });
+  }
+
+  /** Aliases in the configuration that are also users' names: those users can no longer sign in with a password. */
+  async aliasesNamingUsers(): Promise<string[]> {
+    const taken = await Promise.all(this.configured.map(async (i) => ((await this.store.principals.userByName(i.alias)) ? i.alias : undefined)));
+
+    return taken.filter((alias): alias is string => alias !== undefined);
   }
 
   /** Every CA certificate of every SPIFFE trust domain: what TLS asks client certificates to chain to. */
@@ -88,14 +100,34 @@ export class Federation {
     return all.find((i) => i.kind === 'spiffe' && i.issuer === domain);
   }
 
-  private async match(state: Loaded, issuer: IssuerRecord, claims: Record<string, unknown>, address: string, notAfter: number): Promise<Authenticated> {
+  /**
+   * The first enabled rule of the issuer whose conditions hold. A credential issued before its
+   * rule's tokens were revoked (`token revoke --rule`, or `--all`) is refused, so a leaked ID
+   * token cannot mint new registry tokens; one without `iat` or `nbf` counts as issued at 0.
+   */
+  private async match(
+    state: Loaded,
+    issuer: IssuerRecord,
+    claims: Record<string, unknown>,
+    presented: { address: string; issuedAt: number; notAfter: number },
+  ): Promise<Authenticated> {
     const subject = String(claims.sub);
-    const rule = state.rules.find((r) => r.issuerAlias === issuer.alias && !r.disabled && conditionsHold(r.conditions, claims));
-    if (!rule) throw new FederationRefusal('no-rule', `no federation rule of ${issuer.alias} accepts this token's claims`, issuer.alias);
+    const candidates = state.rules.filter((r) => r.issuerAlias === issuer.alias && !r.disabled);
+    const rule = candidates.find((r) => conditionsHold(r.conditions, claims));
+    if (!rule) {
+      const misses = candidates.map((r) => `${r.name}: ${firstMiss(r.conditions, claims)}`).join('; ') || 'the issuer has no enabled rule';
+      throw new FederationRefusal('no-rule', `no federation rule of ${issuer.alias} accepts this token's claims`, issuer.alias, misses);
+    }
+    const principal = rulePrincipal(rule.id);
+    const { revoked } = await this.directory.holder({ sub: principal, jti: '', issuedAtMs: presented.issuedAt });
+    if (revoked) {
+      throw new FederationRefusal('revoked', `the credential was issued before the tokens of ${RULE_PREFIX}${rule.name} were revoked`, issuer.alias);
+    }
+    const { address, notAfter } = presented;
     await this.store.federation.markRuleUsed(rule.id, Date.now(), subject, address);
 
     return {
-      principal: rulePrincipal(rule.id),
+      principal,
       name: `${RULE_PREFIX}${rule.name}`,
       userId: '',
       federated: { issuer: issuer.kind === 'oidc' ? issuer.issuer : `spiffe://${issuer.issuer}`, subject, rule: rule.name },

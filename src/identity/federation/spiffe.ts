@@ -14,8 +14,8 @@ export interface SpiffeId {
 }
 
 /** Parses a SPIFFE ID as the SPIFFE-ID standard defines it; undefined when it is not one. */
-export function parseSpiffeId(value: string): SpiffeId | undefined {
-  if (value.length > MAX_ID || !value.startsWith('spiffe://')) return undefined;
+export function parseSpiffeId(value: unknown): SpiffeId | undefined {
+  if (typeof value !== 'string' || value.length > MAX_ID || !value.startsWith('spiffe://')) return undefined;
   const rest = value.slice('spiffe://'.length);
   const slash = rest.indexOf('/');
   const trustDomain = slash < 0 ? rest : rest.slice(0, slash);

@@ -26,6 +26,7 @@ export type RefusalReason =
   | 'bad-spiffe-id'
   | 'keys-unavailable'
   | 'bad-certificate'
+  | 'revoked'
   | 'no-rule';
 
 /** An external token or certificate was refused; the message is safe to show the client. */
@@ -34,6 +35,8 @@ export class FederationRefusal extends Error {
     readonly reason: RefusalReason,
     message: string,
     readonly issuer?: string,
+    /** More for the log than the client gets, e.g. which claim each rule missed; never a value. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'FederationRefusal';
@@ -46,8 +49,9 @@ export function peek(token: string): { iss?: string; sub?: string } {
     throw new FederationRefusal('malformed', 'the token is not a signed JWT');
   }
   try {
-    const payload = decodeJwt(token);
-    return { iss: payload.iss, sub: payload.sub };
+    const payload = decodeJwt(token) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    return { iss: text(payload.iss), sub: text(payload.sub) };
   } catch {
     throw new FederationRefusal('malformed', 'the token is not a signed JWT');
   }
@@ -60,6 +64,10 @@ export function peek(token: string): { iss?: string; sub?: string } {
  * the claims; throws FederationRefusal naming the check that failed.
  */
 export async function verifyExternal(token: string, issuer: IssuerRecord, keys: IssuerKeys): Promise<JWTPayload> {
+  // Another issuer's token is told so before any key is looked up (or fetched) for it.
+  if (issuer.kind === 'oidc' && peek(token).iss !== issuer.issuer) {
+    throw refusal('wrong-issuer', `the token's issuer is not ${issuer.issuer}`, issuer);
+  }
   peek(token);
   const header = decodeProtectedHeader(token);
   if (typeof header.alg !== 'string' || !issuer.algorithms.includes(header.alg)) {
@@ -82,6 +90,7 @@ export async function verifyExternal(token: string, issuer: IssuerRecord, keys: 
   } catch (err) {
     throw explain(err, issuer);
   }
+  if (typeof payload.sub !== 'string' || payload.sub === '') throw refusal('malformed', 'the token\'s "sub" claim is not a string', issuer);
   if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + EXTERNAL_LEEWAY_SECONDS) {
     throw refusal('issued-in-future', 'the token was issued in the future (iat)', issuer);
   }

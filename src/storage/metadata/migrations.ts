@@ -232,6 +232,24 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.alterTable('robots').addColumn('allowed_cidrs', 'text').execute();
       },
     },
+    '0008-people': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema.alterTable('users').addColumn('external_subject', 'text').execute();
+        await db.schema.alterTable('users').addColumn('groups', 'text').execute();
+        // Both engines let a unique index hold many NULLs: local users have no external subject.
+        await db.schema.createIndex('users_external_subject').unique().on('users').column('external_subject').execute();
+        await db.schema
+          .createTable('login_codes')
+          .addColumn('code_hash', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('challenge', 'text', (c) => c.notNull())
+          .addColumn('expires_at', bigint, (c) => c.notNull())
+          .addColumn('used_at', bigint)
+          .execute();
+        await db.schema.createIndex('login_codes_expiry').on('login_codes').column('expires_at').execute();
+      },
+    },
   };
 }
 

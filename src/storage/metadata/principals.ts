@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Connection } from './connect.js';
+import { parseGroups, PeopleStore } from './people.js';
 import type { Database } from './tables.js';
 import { insertSigningKey } from './writes.js';
 
@@ -12,6 +13,9 @@ export interface UserRecord {
   createdAt: number;
   /** An admin allowed this user bindings in both production and non-production namespaces. */
   mixedEnvironments: boolean;
+  /** For a person from the OpenID provider: `<issuer>|<sub>`, and the groups named at the last sign-in. */
+  externalSubject?: string | null;
+  groups?: string[];
 }
 
 export interface NamespaceRecord {
@@ -37,7 +41,12 @@ export interface SigningKeyRecord {
 
 /** Users, namespaces, role bindings, refresh tokens and token-signing keys. */
 export class PrincipalStore {
-  constructor(private readonly conn: Connection) {}
+  /** People from the OpenID provider and their one-time login codes. */
+  readonly people: PeopleStore;
+
+  constructor(private readonly conn: Connection) {
+    this.people = new PeopleStore(conn);
+  }
 
   async createUser(name: string, passwordHash: string): Promise<UserRecord> {
     const row = {
@@ -246,5 +255,7 @@ function toUser(row: Database['users']): UserRecord {
     disabled: row.disabled !== 0,
     createdAt: row.created_at,
     mixedEnvironments: row.mixed_environments !== 0,
+    externalSubject: row.external_subject ?? null,
+    groups: parseGroups(row.groups),
   };
 }

@@ -10,6 +10,10 @@ export interface Database {
     allowed_cidrs: string | null;
     /** 1 when an admin allowed bindings in both production and non-production namespaces. */
     mixed_environments: number;
+    /** `<issuer>|<sub>` of a person who signs in through the OpenID provider; null for local users. */
+    external_subject?: string | null;
+    /** JSON array of the person's groups at the provider, as of the last sign-in. */
+    groups?: string | null;
   };
   namespaces: { name: string; environment: string | null; created_at: number; allowed_cidrs: string | null };
   bindings: {
@@ -20,6 +24,8 @@ export interface Database {
     created_at: number;
   };
   refresh_tokens: { token_hash: string; user_id: string; created_at: number; expires_at: number };
+  /** One-time codes handing a browser sign-in to `portcullis login`; only their hashes are kept. */
+  login_codes: { code_hash: string; user_id: string; challenge: string; expires_at: number; used_at: number | null };
   signing_keys: {
     kid: string;
     private_jwk: string;

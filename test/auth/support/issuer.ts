@@ -27,6 +27,8 @@ export interface TestIssuer {
   /** A key this issuer never published (for forged tokens). */
   stranger(alg?: Algorithm): Promise<SigningKey>;
   jwks(): { keys: JWK[] };
+  /** While true, discovery and keys answer 503 (still counted). */
+  failing: boolean;
   close(): Promise<void>;
 }
 
@@ -42,8 +44,10 @@ export async function startIssuer(alg: Algorithm = 'RS256', options: { discovery
   let keys = [await newKey(alg)];
   const fetches = { discovery: 0, jwks: 0 };
   let url = '';
+  const state = { failing: false };
   const server: Server = createServer((request, response) => {
-    const send = (body: unknown) => response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    const send = (body: unknown) =>
+      state.failing ? response.writeHead(503).end() : response.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     if (request.url === '/.well-known/openid-configuration') {
       fetches.discovery++;
       send({ issuer: options.discoveryIssuer ?? url, jwks_uri: `${url}/keys`, id_token_signing_alg_values_supported: [alg] });
@@ -61,6 +65,12 @@ export async function startIssuer(alg: Algorithm = 'RS256', options: { discovery
   return {
     url,
     fetches,
+    get failing() {
+      return state.failing;
+    },
+    set failing(value: boolean) {
+      state.failing = value;
+    },
     async sign(claims, signOptions = {}) {
       const key = signOptions.key ?? keys[keys.length - 1]!;
       const now = Math.floor(Date.now() / 1000);
