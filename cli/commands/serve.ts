@@ -35,6 +35,18 @@ export function serveCommand(): Command {
     });
 }
 
+/** A database URL as printed: its password replaced, so the output can be pasted anywhere. */
+function withoutPassword(database: string): string {
+  if (database === 'sqlite') return database;
+  try {
+    const url = new URL(database);
+    if (url.password) url.password = 'redacted';
+    return url.toString();
+  } catch {
+    return database;
+  }
+}
+
 /** `portcullis config check`. */
 export function configCommand(): Command {
   const config = new Command('config').description('configuration tools');
@@ -42,7 +54,7 @@ export function configCommand(): Command {
     .description('validate the configuration (file and PORTCULLIS_* variables) and print it')
     .action((options: StoreOptions) => {
       const resolved = configFrom(options);
-      print(JSON.stringify(resolved, null, 2));
+      print(JSON.stringify({ ...resolved, database: withoutPassword(resolved.database) }, null, 2));
       print('configuration is valid');
     });
 

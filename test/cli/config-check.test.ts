@@ -21,6 +21,13 @@ describe('portcullis config check', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('prints a PostgreSQL URL without its password (regression: config check showed it)', async () => {
+    const res = await runCli(['config', 'check', '--config', await file('pg.yaml', 'database: postgres://reg:s3cret-pass@db.internal:5432/reg\n')]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain('s3cret-pass');
+    expect(res.stdout).toContain('"database": "postgres://reg:redacted@db.internal:5432/reg"');
+  });
+
   it('accepts a good file and prints the resolved configuration', async () => {
     const good = await file(
       'good.yaml',
