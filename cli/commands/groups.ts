@@ -1,9 +1,6 @@
 import { Command } from 'commander';
-import { isRole, ROLES } from '../../src/access/roles.js';
-import { groupPrincipal } from '../../src/identity/directory.js';
-import { GROUP_NAME } from '../../src/identity/people/person.js';
-import type { MetadataStore } from '../../src/storage/metadata/index.js';
-import { print, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
+import { ROLES } from '../../src/access/roles.js';
+import { print, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
 
 /**
  * `portcullis group grant|revoke|list`: bindings held by a group of the OpenID provider. People
@@ -16,12 +13,9 @@ export function groupCommand(): Command {
     .argument('<role>', ROLES.join('|'))
     .argument('<group>', 'group name as the provider sends it in the groups claim')
     .argument('<namespace>', 'namespace name, or * for every repository')
-    .description("bind a group to a role on a namespace (replaces any role it had there)")
+    .description('bind a group to a role on a namespace (replaces any role it had there)')
     .action(async (role: string, name: string, namespace: string, options: StoreOptions) => {
-      await withStore(options, async (store) => {
-        await check(store, role, name, namespace);
-        await store.principals.grant(groupPrincipal(name), namespace, role);
-      });
+      await withAdmin(options, (admin) => admin.people.grantGroup(role, name, namespace));
       print(`granted ${role} on ${namespace} to group ${name}`);
     });
 
@@ -31,29 +25,15 @@ export function groupCommand(): Command {
     .argument('<namespace>')
     .description("remove a group's role on a namespace (takes effect on its members' next request)")
     .action(async (role: string, name: string, namespace: string, options: StoreOptions) => {
-      const gone = await withStore(options, async (store) => {
-        await check(store, role, name, namespace, false);
-        return store.principals.revoke(groupPrincipal(name), namespace, role);
-      });
-      if (!gone) throw new UsageError(`group ${name} has no ${role} binding on ${namespace}`);
+      await withAdmin(options, (admin) => admin.people.revokeGroup(role, name, namespace));
       print(`revoked ${role} on ${namespace} from group ${name}`);
     });
 
   withStoreOptions(group.command('list'))
     .description('list the bindings of groups')
     .action(async (options: StoreOptions) => {
-      const bindings = await withStore(options, (store) => store.principals.listBindings());
-      const prefix = groupPrincipal('');
-      for (const b of bindings.filter((x) => x.principal.startsWith(prefix))) print(`${b.namespace}\t${b.role}\t${b.principal.slice(prefix.length)}`);
+      for (const b of await withAdmin(options, (admin) => admin.people.groupBindings())) print(`${b.namespace}\t${b.role}\t${b.group}`);
     });
 
   return group;
-}
-
-async function check(store: MetadataStore, role: string, name: string, namespace: string, mustExist = true): Promise<void> {
-  if (!isRole(role)) throw new UsageError(`role must be one of ${ROLES.join(', ')}`);
-  if (!GROUP_NAME.test(name)) throw new UsageError('group names are 1-128 characters: letters, digits and . _ : @ / - (starting with a letter or digit)');
-  if (mustExist && namespace !== '*' && !(await store.principals.listNamespaces()).some((n) => n.name === namespace)) {
-    throw new UsageError(`no namespace "${namespace}" (create it with: portcullis namespace create ${namespace})`);
-  }
 }

@@ -2,7 +2,8 @@ import { environmentMixing } from '../access/environments.js';
 import { isCidr } from '../access/network.js';
 import { isRole, ROLES } from '../access/roles.js';
 import type { Config } from '../config/schema.js';
-import { userPrincipal } from '../identity/directory.js';
+import { groupPrincipal, userPrincipal } from '../identity/directory.js';
+import { GROUP_NAME } from '../identity/people/person.js';
 import { RULE_PREFIX } from '../identity/federation/service.js';
 import { generatePassword, hashPassword, passwordProblem } from '../identity/passwords.js';
 import { ROBOT_PREFIX, robotPrincipal } from '../identity/robots.js';
@@ -137,6 +138,34 @@ export class PeopleAdmin {
     if (!(await this.store.principals.revoke(principal, namespace, role))) throw missing(`${userName} has no ${role} binding on ${namespace}`);
   }
 
+  /** Binds a group of the OpenID provider to a role on a namespace; its members inherit it. */
+  async grantGroup(role: string, group: string, namespace: string): Promise<void> {
+    await this.checkGroupBinding(role, group, namespace, true);
+    await this.store.principals.grant(groupPrincipal(group), namespace, role);
+  }
+
+  async revokeGroup(role: string, group: string, namespace: string): Promise<void> {
+    await this.checkGroupBinding(role, group, namespace, false);
+    if (!(await this.store.principals.revoke(groupPrincipal(group), namespace, role))) throw missing(`group ${group} has no ${role} binding on ${namespace}`);
+  }
+
+  /** The bindings held by groups. */
+  async groupBindings() {
+    const prefix = groupPrincipal('');
+
+    return (await this.store.principals.listBindings())
+      .filter((b) => b.principal.startsWith(prefix))
+      .map((b) => ({ namespace: b.namespace, role: b.role, group: b.principal.slice(prefix.length) }));
+  }
+
+  private async checkGroupBinding(role: string, group: string, namespace: string, namespaceMustExist: boolean): Promise<void> {
+    if (!isRole(role)) throw invalid(`role must be one of ${ROLES.join(', ')}`);
+    if (!GROUP_NAME.test(group)) throw invalid('group names are 1-128 characters: letters, digits and . _ : @ / - (starting with a letter or digit)');
+    if (namespaceMustExist && namespace !== '*' && !(await this.store.principals.listNamespaces()).some((n) => n.name === namespace)) {
+      throw missing(`no namespace "${namespace}" (create it with: portcullis namespace create ${namespace})`);
+    }
+  }
+
   /** Every binding with the name its holder signs in with, and whether it holds an environment exception. */
   async bindings() {
     const holders = new Map<string, { name: string; kind: string; mixed: boolean }>();
@@ -148,8 +177,9 @@ export class PeopleAdmin {
 
     return (await this.store.principals.listBindings()).map((b) => {
       const holder = holders.get(b.principal);
+      const kind = holder?.kind ?? (b.principal.startsWith(groupPrincipal('')) ? 'group' : 'unknown');
 
-      return { namespace: b.namespace, role: b.role, holder: holder?.name ?? b.principal, kind: holder?.kind ?? 'unknown', mixedEnvironments: holder?.mixed ?? false };
+      return { namespace: b.namespace, role: b.role, holder: holder?.name ?? b.principal, kind, mixedEnvironments: holder?.mixed ?? false };
     });
   }
 

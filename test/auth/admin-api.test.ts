@@ -125,6 +125,16 @@ describe('admin API (/admin/v1)', () => {
     expect((await call('DELETE', '/federation/issuers/github')).status).toBe(204);
   });
 
+  it("manages the bindings of the OpenID provider's groups", async () => {
+    expect((await call('POST', '/groups', { role: 'reader', group: 'team-a', namespace: 'shop' })).status).toBe(204);
+    expect(await json(await call('GET', '/groups'))).toEqual({ bindings: [{ namespace: 'shop', role: 'reader', group: 'team-a' }] });
+    const { bindings } = (await json(await call('GET', '/bindings'))) as { bindings: unknown[] };
+    expect(bindings).toContainEqual({ namespace: 'shop', role: 'reader', holder: 'group:team-a', kind: 'group', mixedEnvironments: false });
+    expect((await call('POST', '/groups', { role: 'reader', group: 'bad group', namespace: 'shop' })).status).toBe(400);
+    expect((await call('DELETE', '/groups?role=reader&group=team-a&namespace=shop')).status).toBe(204);
+    expect((await call('DELETE', '/groups?role=reader&group=team-a&namespace=shop')).status).toBe(404);
+  });
+
   it('rotates the signing key: the JWKS lists both keys and the old token still works', async () => {
     const rotated = await call('POST', '/keys/rotate');
     expect(rotated.status).toBe(201);

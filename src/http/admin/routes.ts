@@ -93,6 +93,20 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     return done;
   });
 
+  route('GET', '/groups', async ({ admin }) => ok({ bindings: await admin.people.groupBindings() }));
+  route('POST', '/groups', async ({ admin, request }) => {
+    const body = await jsonBody(request);
+    await admin.people.grantGroup(text(body, 'role'), text(body, 'group'), text(body, 'namespace'));
+    return done;
+  });
+  route('DELETE', '/groups', async ({ admin, request }) => {
+    const query = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
+    const [role, group, namespace] = ['role', 'group', 'namespace'].map((k) => query.get(k));
+    if (!role || !group || !namespace) throw new RegistryError('BAD_REQUEST', 'give role, group and namespace as query parameters');
+    await admin.people.revokeGroup(role, group, namespace);
+    return done;
+  });
+
   route('GET', '/robots', async ({ admin }) => ok({ robots: await admin.credentials.robots() }));
   route('POST', '/robots', async ({ admin, request }) => {
     const body = await jsonBody(request);
