@@ -18,6 +18,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; key: string; type: 'str
   { env: 'PORTCULLIS_TLS_CERT', key: 'tls.cert', type: 'string' },
   { env: 'PORTCULLIS_TLS_KEY', key: 'tls.key', type: 'string' },
   { env: 'PORTCULLIS_TRUSTED_PROXIES', key: 'trustedProxies', type: 'list' },
+  { env: 'PORTCULLIS_TRUSTED_PROXY_HEADER', key: 'trustedProxyHeader', type: 'string' },
   { env: 'PORTCULLIS_UPLOADS_EXPIRE_AFTER', key: 'uploads.expireAfter', type: 'number' },
   { env: 'PORTCULLIS_LOG_LEVEL', key: 'log.level', type: 'string' },
   { env: 'PORTCULLIS_METRICS_ENABLED', key: 'metrics.enabled', type: 'boolean' },

@@ -133,6 +133,8 @@ export const configSchema = z
       .strict()
       .optional(),
     trustedProxies: z.array(z.string().min(1)).default([]),
+    /** The header the trusted proxies set: `X-Forwarded-For`, or RFC 7239 `Forwarded`; the other is ignored. */
+    trustedProxyHeader: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
     federation: z
       .object({
         issuers: z

@@ -5,6 +5,7 @@ import { AdminError } from '../admin/index.js';
 import { errorEnvelope, isRegistryError, RegistryError, tokenErrorBody } from '../errors/registry-error.js';
 import { FIELDS, loggableUrl } from '../log/fields.js';
 import { registerAdmin } from './admin/routes.js';
+import { useForwardedHeader } from './forwarded.js';
 import { registerHealth } from './health.js';
 import { registerLogin } from './login.js';
 import { createMetrics, routeLabel } from './metrics.js';
@@ -61,7 +62,9 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.decorateRequest('logFields', null);
+  const forwarded = config.trustedProxies.length > 0 && config.trustedProxyHeader === 'forwarded';
   app.addHook('onRequest', async (request, reply) => {
+    if (forwarded) useForwardedHeader(request.raw);
     reply.header('X-Request-Id', request.id);
     if (request.url.startsWith('/v2')) reply.header('Docker-Distribution-API-Version', 'registry/2.0');
   });

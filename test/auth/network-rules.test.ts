@@ -131,3 +131,48 @@ describe('address rules when the peer is not a trusted proxy', () => {
     expect((await allow(registry, 'user', 'nope', '--anywhere')).stderr).toBe('portcullis: no user "nope"\n');
   });
 });
+
+describe('namespace address rules behind a proxy that sets RFC 7239 Forwarded', () => {
+  let registry: TestRegistry;
+  let alice: Account;
+  beforeAll(async () => {
+    registry = await startRegistry({ env: { PORTCULLIS_TRUSTED_PROXIES: '127.0.0.1', PORTCULLIS_TRUSTED_PROXY_HEADER: 'forwarded' } });
+    alice = await addUser(registry, 'alice', [['team', 'reader']]);
+    expect((await allow(registry, 'namespace', 'team', '--cidr', '10.20.0.0/16,2001:db8::/32')).code).toBe(0);
+  });
+  afterAll(() => registry.close());
+
+  it('believes the for= address from the trusted proxy, IPv4 with a port and IPv6 in brackets', async () => {
+    const token = await tokenFor(registry, alice, [SCOPE]);
+    expect((await tags(registry, token, { Forwarded: 'for="10.20.3.4:5555";proto=https' })).status).not.toBe(403);
+    expect((await tags(registry, token, { Forwarded: 'for="[2001:db8::7]:443"' })).status).not.toBe(403);
+    expect((await tags(registry, token, { Forwarded: 'for=192.0.2.7' })).status).toBe(403);
+  });
+
+  it('ignores X-Forwarded-For, which this proxy passes through from the client', async () => {
+    const token = await tokenFor(registry, alice, [SCOPE]);
+    expect((await tags(registry, token, { 'X-Forwarded-For': '10.20.3.4', Forwarded: 'for=192.0.2.7' })).status).toBe(403);
+    // No Forwarded header at all: the address is the proxy's own, outside the list.
+    expect((await tags(registry, token, { 'X-Forwarded-For': '10.20.3.4' })).status).toBe(403);
+  });
+
+  it('refuses a hidden or unknown client node', async () => {
+    const token = await tokenFor(registry, alice, [SCOPE]);
+    expect((await tags(registry, token, { Forwarded: 'for=_hidden' })).status).toBe(403);
+    expect((await tags(registry, token, { Forwarded: 'for=unknown' })).status).toBe(403);
+  });
+});
+
+describe('a Forwarded header where the proxies set X-Forwarded-For', () => {
+  it('is ignored', async () => {
+    const registry = await startRegistry({ env: { PORTCULLIS_TRUSTED_PROXIES: '127.0.0.1' } });
+    try {
+      const alice = await addUser(registry, 'alice', [['team', 'reader']]);
+      expect((await allow(registry, 'namespace', 'team', '--cidr', '10.20.0.0/16')).code).toBe(0);
+      const token = await tokenFor(registry, alice, [SCOPE]);
+      expect((await tags(registry, token, { Forwarded: 'for=10.20.3.4' })).status).toBe(403);
+    } finally {
+      await registry.close();
+    }
+  });
+});
