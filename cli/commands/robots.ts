@@ -26,14 +26,14 @@ export function robotCommand(): Command {
     });
 
   withStoreOptions(robot.command('list'))
-    .description('list robots: name, namespace, expiry, last use and address, state, networks')
+    .description('list robots: name, namespace, role, expiry, last use and address, state, networks')
     .action(async (options: StoreOptions) => {
       const now = Date.now();
       for (const r of await withAdmin(options, (admin) => admin.credentials.robots())) {
         const used = r.lastUsedAt === null ? 'never used' : `last used ${new Date(r.lastUsedAt).toISOString()} from ${r.lastUsedIp}`;
         const state = r.disabled ? 'disabled' : r.expiresAt <= now ? 'expired' : 'enabled';
         const from = r.allowedCidrs ? `\tfrom ${r.allowedCidrs.join(',')}` : '';
-        print(`${r.signInName}\t${r.namespace}\texpires ${new Date(r.expiresAt).toISOString()}\t${used}\t${state}${from}`);
+        print(`${r.signInName}\t${r.namespace}\t${r.role ?? '-'}\texpires ${new Date(r.expiresAt).toISOString()}\t${used}\t${state}${from}`);
       }
     });
 

@@ -59,8 +59,12 @@ export class CredentialAdmin {
     return { robot: publicRobot(robot), secret };
   }
 
+  /** Robots with their role on the namespace that owns them. */
   async robots() {
-    return (await this.store.robots.list()).map(publicRobot);
+    const [robots, bindings] = await Promise.all([this.store.robots.list(), this.store.principals.listBindings()]);
+    const roles = new Map(bindings.map((b) => [`${b.principal} ${b.namespace}`, b.role]));
+
+    return robots.map((r) => ({ ...publicRobot(r), role: roles.get(`${robotPrincipal(r.id)} ${r.namespace}`) ?? null }));
   }
 
   /** Issues a new secret; the old one stays valid for `overlapMs`. */

@@ -69,6 +69,11 @@ export class PeopleAdmin {
     if (name === '*' || !isNamespaceName(name)) throw invalid(`"${name}" is not a valid namespace name`);
     if (environment !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(environment)) throw invalid('environment labels are 1-64 letters, digits, ".", "_", "-"');
 
+    const existing = (await this.store.principals.listNamespaces()).find((n) => n.name === name);
+    if (existing) {
+      if (existing.environment !== environment) throw conflict(`namespace ${name} exists already, with environment ${existing.environment ?? '(none)'}`);
+      return false;
+    }
     await this.refuseNestedMixing(name, environment);
 
     return this.store.principals.createNamespace(name, environment);

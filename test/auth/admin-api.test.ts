@@ -51,7 +51,10 @@ describe('admin API (/admin/v1)', () => {
 
   it('creates a namespace and a user, grants a role, and lists the binding', async () => {
     expect((await call('POST', '/namespaces', { name: 'shop', environment: 'prod' })).status).toBe(201);
-    expect(await json(await call('POST', '/namespaces', { name: 'shop' }))).toEqual({ name: 'shop', existed: true });
+    expect(await json(await call('POST', '/namespaces', { name: 'shop', environment: 'prod' }))).toEqual({ name: 'shop', existed: true });
+    const relabel = await call('POST', '/namespaces', { name: 'shop', environment: 'test' });
+    expect(relabel.status).toBe(409);
+    expect(((await json(relabel)).errors as Array<{ message: string }>)[0]!.message).toBe('namespace shop exists already, with environment prod');
     const user = await call('POST', '/users', { name: 'bob' });
     expect(user.status).toBe(201);
     const { password } = (await json(user)) as { password: string };

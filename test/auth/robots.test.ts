@@ -47,7 +47,7 @@ describe('robot accounts', () => {
 
     expect((await cli('bindings')).stdout).toContain('team\twriter\trobot+ci\n');
     const listed = await cli('robot', 'list');
-    expect(listed.stdout).toMatch(/^robot\+ci\tteam\texpires \S+\tlast used \S+ from 127\.0\.0\.1\tenabled$/m);
+    expect(listed.stdout).toMatch(/^robot\+ci\tteam\twriter\texpires \S+\tlast used \S+ from 127\.0\.0\.1\tenabled$/m);
     expect(listed.stdout).not.toContain(secret);
   });
 
