@@ -3,6 +3,7 @@ import { AdminError } from '../src/admin/index.js';
 import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
+import { auditCommand } from './commands/audit.js';
 import { federationCommand } from './commands/federation.js';
 import { groupCommand } from './commands/groups.js';
 import { keysCommand } from './commands/keys.js';
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(federationCommand());
   program.addCommand(tokenCommand());
   program.addCommand(keysCommand());
+  program.addCommand(auditCommand());
   program.addCommand(configCommand());
   program.addCommand(groupCommand());
   program.addCommand(loginCommand());

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { AuditRecorder } from './audit/recorder.js';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import type { Services } from './http/services.js';
@@ -73,6 +75,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       authenticator: new Authenticator(store, directory),
       federation,
       throttle: new LoginThrottle(config.auth.throttle),
+      audit: new AuditRecorder(store, hostname(), logger),
     };
     if (config.auth.oidc) services.people = await PeopleLogin.create(store, config.auth.oidc, services.authenticator);
     const clientCas = config.tls ? await authorityPems(federation) : [];
@@ -101,6 +104,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         clearInterval(timer);
         clearInterval(bundles);
         await closeGracefully(app);
+        await services.audit.close();
         await store.close();
       },
     };

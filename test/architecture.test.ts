@@ -13,7 +13,8 @@ const ALLOWED: Record<string, string[]> = {
   registry: ['errors', 'oci', 'storage'],
   identity: ['access', 'config', 'errors', 'oci', 'storage'],
   admin: ['access', 'config', 'errors', 'identity', 'oci', 'storage'],
-  http: ['access', 'admin', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage'],
+  audit: ['config', 'errors', 'storage'],
+  http: ['access', 'admin', 'audit', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage'],
 };
 /** access/ decides; it does no I/O. */
 const PURE = new Set(['access']);

@@ -26,6 +26,8 @@ export function registerHealth(app: FastifyInstance, services: Services, metrics
         checks[name] = 'failing';
       }
     }
+    // Audit events that cannot be written make the node unready: its pulls would go unrecorded.
+    checks.audit = services.audit.healthy() ? 'ok' : 'failing';
     const ready = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
   } });

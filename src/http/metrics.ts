@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AuditRecorder } from '../audit/recorder.js';
 
 export interface HttpMetrics {
   registry: Registry;
@@ -6,9 +7,10 @@ export interface HttpMetrics {
 }
 
 /** Prometheus metrics: request counts and durations by route (never by repository). */
-export function createMetrics(): HttpMetrics {
+export function createMetrics(audit?: AuditRecorder): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
+  if (audit) auditMetrics(registry, audit);
   const requests = new Counter({
     name: 'portcullis_http_requests_total',
     help: 'HTTP requests answered, by method, route and status',
@@ -30,6 +32,22 @@ export function createMetrics(): HttpMetrics {
       duration.observe({ method, route }, seconds);
     },
   };
+}
+
+/** The audit recorder's state, read when metrics are scraped. */
+function auditMetrics(registry: Registry, audit: AuditRecorder): void {
+  const gauges: Array<[string, string, () => number]> = [
+    ['portcullis_audit_pending_events', 'Audit events queued and not yet written', () => audit.pending()],
+    ['portcullis_audit_healthy', '1 while audit events are being written, 0 while writes fail', () => (audit.healthy() ? 1 : 0)],
+    ['portcullis_audit_written_events', 'Audit events written since start', () => audit.counts.written],
+    ['portcullis_audit_dropped_events', 'Audit events dropped since start because writes failed for too long', () => audit.counts.dropped],
+    ['portcullis_audit_write_failures', 'Failed audit writes since start', () => audit.counts.failures],
+  ];
+  for (const [name, help, read] of gauges) {
+    new Gauge({ name, help, registers: [registry], collect() {
+      this.set(read());
+    } });
+  }
 }
 
 /** The paths outside `/v2/` that get a label of their own. */

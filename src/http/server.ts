@@ -5,6 +5,7 @@ import { AdminError } from '../admin/index.js';
 import { errorEnvelope, isRegistryError, RegistryError, tokenErrorBody } from '../errors/registry-error.js';
 import { FIELDS, loggableUrl } from '../log/fields.js';
 import { registerAdmin } from './admin/routes.js';
+import { registerAuditHooks } from './audit-hooks.js';
 import { useForwardedHeader } from './forwarded.js';
 import { registerHealth } from './health.js';
 import { registerLogin } from './login.js';
@@ -28,6 +29,8 @@ declare module 'fastify' {
       refusedDetail?: string;
       /** A federated workload's subject at its issuer. */
       subject?: string;
+      /** The error code of a refused or failed request. */
+      error?: string;
     } | null;
   }
 }
@@ -55,13 +58,14 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
     },
     ...(config.tls ? { https: { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key), ...mutualTls(clientCas) } } : {}),
   }) as unknown as FastifyInstance;
-  const metrics = config.metrics.enabled ? createMetrics() : undefined;
+  const metrics = config.metrics.enabled ? createMetrics(services.audit) : undefined;
 
   // Bodies stay raw streams: blob chunks are piped to storage, small bodies read by handlers.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.decorateRequest('logFields', null);
+  registerAuditHooks(app, services.audit);
   const forwarded = config.trustedProxies.length > 0 && config.trustedProxyHeader === 'forwarded';
   app.addHook('onRequest', async (request, reply) => {
     if (forwarded) useForwardedHeader(request.raw);
@@ -87,6 +91,7 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
 
   app.setErrorHandler((err: FastifyError | RegistryError, request, reply) => {
     const error = toRegistryError(err);
+    request.logFields = { ...request.logFields, error: error.code };
     if (error.status >= 500) request.log.error({ err }, 'failed to handle request');
     reply.headers(error.headers);
     const envelope = request.url.startsWith('/token') ? tokenErrorBody(error) : errorEnvelope(error);

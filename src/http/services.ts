@@ -1,3 +1,4 @@
+import type { AuditRecorder } from '../audit/recorder.js';
 import type { Config } from '../config/schema.js';
 import type { Authenticator } from '../identity/authenticate.js';
 import type { Directory } from '../identity/directory.js';
@@ -24,6 +25,7 @@ export interface Services {
   authenticator: Authenticator;
   federation: Federation;
   throttle: LoginThrottle;
+  audit: AuditRecorder;
   /** Sign-in of people through the OpenID provider; absent without `auth.oidc`. */
   people?: PeopleLogin;
 }

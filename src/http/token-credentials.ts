@@ -19,6 +19,8 @@ export async function tokenCaller(request: FastifyRequest, services: Services): 
     if (colon < 0) throw unauthorized();
     const name = decoded.slice(0, colon);
     const secret = decoded.slice(colon + 1);
+    // The name tried is recorded with the attempt, whether or not it exists.
+    request.audit = { credential: name };
     if (await services.federation.isIssuerAlias(name)) return federatedSignIn(request, services, secret, name);
     const who = await signIn(request, services, name, secret);
     if (!who) throw unauthorized();

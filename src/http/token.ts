@@ -118,6 +118,7 @@ async function respond(
   shape: Shape,
 ): Promise<void> {
   request.logFields = { ...request.logFields, user: who.name, ...(who.federated ? { subject: who.federated.subject } : {}) };
+  request.audit = { principal: who.principal, credential: who.name, federated: who.federated };
   const subject = await services.directory.subject(who.principal);
   const refusal = addressRefusal(request.ip, subject.allowedCidrs ?? null, [], () => false);
   if (refusal) throw deny(request, refusal);

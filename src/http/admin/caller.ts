@@ -3,6 +3,7 @@ import { covers, decide, type ResourceScope } from '../../access/decide.js';
 import { RegistryError } from '../../errors/registry-error.js';
 import { authenticate, challenge, type Caller } from '../caller.js';
 import type { Services } from '../services.js';
+import { callerFacts } from '../audit-hooks.js';
 import { readBody } from '../v2/context.js';
 
 /** The scope a token needs for the admin API. */
@@ -21,6 +22,7 @@ export async function adminCaller(request: FastifyRequest, services: Services): 
   if (!covers(carried, ['*'])) throw challenge(request, services, [ADMIN_SCOPE], 'insufficient_scope');
   if (!decide(caller.subject, ADMIN_SCOPE).granted.includes('*')) throw new RegistryError('DENIED');
   request.logFields = { ...request.logFields, user: caller.name, jti: caller.claims.jti };
+  request.audit = callerFacts(caller);
 
   return caller;
 }

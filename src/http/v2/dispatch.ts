@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RegistryError } from '../../errors/registry-error.js';
 import { isRepositoryName } from '../../oci/names.js';
+import { callerFacts } from '../audit-hooks.js';
 import { CATALOG_SCOPE, authenticate, authorize, authorizeCatalog } from '../caller.js';
 import type { Services } from '../services.js';
 import { getCatalog } from './listing.js';
@@ -34,6 +35,7 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, services: 
   }
   if (path === '_catalog') {
     const caller = await authenticate(request, services, [CATALOG_SCOPE]);
+    request.audit = callerFacts(caller);
     if (request.method !== 'GET') throw new RegistryError('UNSUPPORTED');
     authorizeCatalog(request, services, caller);
     await getCatalog(services, caller, query, reply);
@@ -50,6 +52,13 @@ async function dispatch(request: FastifyRequest, reply: FastifyReply, services: 
   if (!match.route) throw new RegistryError('UNSUPPORTED', `${request.method} is not supported here`);
 
   request.logFields = { ...request.logFields, repo: match.name, user: caller.name, jti: caller.claims.jti };
+  request.audit = {
+    ...callerFacts(caller),
+    repository: match.name,
+    reference: match.param || undefined,
+    resource: match.route.resource,
+    mount: query.has('mount'),
+  };
   await authorize(request, services, caller, match.name, match.route.actions);
   await match.route.handler({ request, reply, services, caller, name: match.name, param: match.param, query });
 }

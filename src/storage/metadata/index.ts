@@ -1,4 +1,5 @@
 import { AddressRuleStore } from './address-rules.js';
+import { AuditStore } from './audit.js';
 import { connect, type Connection } from './connect.js';
 import { FederationStore } from './federation.js';
 import { KeyStore } from './keys.js';
@@ -17,6 +18,7 @@ export interface MetadataStore {
   keys: KeyStore;
   robots: RobotStore;
   federation: FederationStore;
+  audit: AuditStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -35,6 +37,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     keys: new KeyStore(conn),
     robots: new RobotStore(conn),
     federation: new FederationStore(conn),
+    audit: new AuditStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -45,6 +48,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
 export type { RobotRecord } from './robots.js';
+export type { AuditFilter, AuditRow, NewAuditRow } from './audit.js';
 export type { Conditions, IssuerKind, IssuerRecord, NewRule, RuleRecord } from './federation.js';
 export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';

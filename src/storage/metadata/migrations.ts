@@ -250,8 +250,50 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.createIndex('login_codes_expiry').on('login_codes').column('expires_at').execute();
       },
     },
+    '0009-audit': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('audit_events')
+          .addColumn('seq', bigint, (c) => c.primaryKey())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('node', 'text', (c) => c.notNull())
+          .addColumn('request_id', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('principal', 'text')
+          .addColumn('credential', 'text')
+          .addColumn('token_id', 'text')
+          .addColumn('federated', 'text')
+          .addColumn('address', 'text')
+          .addColumn('user_agent', 'text')
+          .addColumn('repository', 'text')
+          .addColumn('reference', 'text')
+          .addColumn('digest', 'text')
+          .addColumn('bytes', bigint)
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        for (const column of ['digest', 'credential', 'principal', 'repository', 'address'] as const) {
+          await db.schema.createIndex(`audit_${column}`).on('audit_events').columns([column, 'seq']).execute();
+        }
+        await db.schema.createIndex('audit_at').on('audit_events').column('at').execute();
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('seq', bigint, (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        // The chain starts from a fixed genesis hash; the row exists so appends can lock it.
+        await sql`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ${AUDIT_GENESIS})`.execute(db);
+      },
+    },
   };
 }
+
+/** The hash the first audit event is chained to. */
+export const AUDIT_GENESIS = '0'.repeat(64);
 
 export function migrationProvider(types: ColumnTypes): MigrationProvider {
   return { getMigrations: async () => migrations(types) };

@@ -114,6 +114,30 @@ export interface Database {
     last_used_ip: string | null;
     created_at: number;
   };
+  /** The audit log: one row per event, each chained to the one before by `prev_hash`. */
+  audit_events: {
+    seq: number;
+    at: number;
+    node: string;
+    request_id: string | null;
+    action: string;
+    outcome: string;
+    reason: string | null;
+    principal: string | null;
+    credential: string | null;
+    token_id: string | null;
+    federated: string | null;
+    address: string | null;
+    user_agent: string | null;
+    repository: string | null;
+    reference: string | null;
+    digest: string | null;
+    bytes: number | null;
+    prev_hash: string;
+    hash: string;
+  };
+  /** The end of the audit chain: the last sequence number and its hash (one row, id 1). */
+  audit_head: { id: number; seq: number; hash: string };
   revocations: {
     id: string;
     kind: string;

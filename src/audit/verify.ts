@@ -1,0 +1,44 @@
+import { AUDIT_GENESIS } from '../storage/metadata/migrations.js';
+import type { MetadataStore } from '../storage/metadata/index.js';
+import { linkHash } from './chain.js';
+
+export type ChainReport =
+  | { intact: true; events: number; head: string }
+  | { intact: false; events: number; seq: number; problem: string };
+
+const PAGE = 2000;
+
+/**
+ * Walks the audit chain from the first event and reports the first one that was edited,
+ * deleted or moved, or that the chain is intact up to the recorded head.
+ */
+export async function verifyChain(store: MetadataStore): Promise<ChainReport> {
+  let expectedSeq = 1;
+  let prev = AUDIT_GENESIS;
+  let events = 0;
+  for (;;) {
+    const page = await store.audit.page(expectedSeq - 1, PAGE);
+    for (const row of page) {
+      if (row.seq !== expectedSeq) {
+        const gap = row.seq - 1 === expectedSeq ? `event ${expectedSeq} is missing` : `events ${expectedSeq}–${row.seq - 1} are missing`;
+        return broken(events, expectedSeq, row.seq > expectedSeq ? `${gap} (deleted)` : 'the sequence runs backwards');
+      }
+      if (row.prevHash !== prev) return broken(events, row.seq, `event ${row.seq} does not follow event ${row.seq - 1} (deleted, reordered or edited)`);
+      if (linkHash(row) !== row.hash) return broken(events, row.seq, `event ${row.seq} was edited after it was recorded`);
+      prev = row.hash;
+      expectedSeq += 1;
+      events += 1;
+    }
+    if (page.length < PAGE) break;
+  }
+  const head = await store.audit.head();
+  if (head.seq !== expectedSeq - 1 || head.hash !== prev) {
+    return broken(events, expectedSeq, `the chain ends at event ${expectedSeq - 1} but its head says ${head.seq} (events at the end were deleted)`);
+  }
+
+  return { intact: true, events, head: prev };
+}
+
+function broken(events: number, seq: number, problem: string): ChainReport {
+  return { intact: false, events, seq, problem };
+}

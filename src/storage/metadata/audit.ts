@@ -1,0 +1,152 @@
+import type { Connection } from './connect.js';
+import type { Database } from './tables.js';
+
+/** One stored audit event. Times are milliseconds since the epoch. */
+export interface AuditRow {
+  seq: number;
+  at: number;
+  node: string;
+  requestId: string | null;
+  action: string;
+  outcome: string;
+  reason: string | null;
+  principal: string | null;
+  credential: string | null;
+  tokenId: string | null;
+  /** JSON of `{issuer, subject, rule}` for a federated workload. */
+  federated: string | null;
+  address: string | null;
+  userAgent: string | null;
+  repository: string | null;
+  reference: string | null;
+  digest: string | null;
+  bytes: number | null;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewAuditRow = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
+
+export interface AuditFilter {
+  digest?: string;
+  credential?: string;
+  principal?: string;
+  repository?: string;
+  address?: string;
+  /** Actions to include, e.g. `['blob.get', 'manifest.get']`. */
+  actions?: string[];
+  outcome?: string;
+  since?: number;
+  until?: number;
+}
+
+/**
+ * The append-only audit log and the head of its hash chain. Appends lock the head (a row lock
+ * on PostgreSQL; SQLite writes one at a time anyway), so events from every node form one chain.
+ */
+export class AuditStore {
+  constructor(private readonly conn: Connection) {}
+
+  /**
+   * Appends `events` in one transaction, in order: each gets the next sequence number, the
+   * previous event's hash, and its own hash from `link`.
+   */
+  async append(events: NewAuditRow[], link: (row: Omit<AuditRow, 'hash'>) => string): Promise<AuditRow[]> {
+    if (events.length === 0) return [];
+
+    return this.conn.db.transaction().execute(async (tx) => {
+      let query = tx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
+      if (this.conn.engine === 'postgres') query = query.forUpdate();
+      const head = await query.executeTakeFirstOrThrow();
+      let seq = Number(head.seq);
+      let prev = head.hash;
+      const rows: AuditRow[] = [];
+      for (const event of events) {
+        seq += 1;
+        const unlinked = { ...event, seq, prevHash: prev };
+        const row = { ...unlinked, hash: link(unlinked) };
+        rows.push(row);
+        prev = row.hash;
+      }
+      for (let i = 0; i < rows.length; i += 200) await tx.insertInto('audit_events').values(rows.slice(i, i + 200).map(toColumns)).execute();
+      await tx.updateTable('audit_head').set({ seq, hash: prev }).where('id', '=', 1).execute();
+
+      return rows;
+    });
+  }
+
+  /** Events after `afterSeq` in sequence order, at most `limit`: for walking the chain. */
+  async page(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    const rows = await this.conn.db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq).orderBy('seq').limit(limit).execute();
+
+    return rows.map(fromColumns);
+  }
+
+  async head(): Promise<{ seq: number; hash: string }> {
+    const head = await this.conn.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+
+    return { seq: Number(head.seq), hash: head.hash };
+  }
+
+  /** Events matching every given filter, oldest first, after the `afterSeq` cursor. */
+  async query(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    let query = this.conn.db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq);
+    for (const key of ['digest', 'credential', 'principal', 'repository', 'address', 'outcome'] as const) {
+      const value = filter[key];
+      if (value !== undefined) query = query.where(key, '=', value);
+    }
+    if (filter.actions?.length) query = query.where('action', 'in', filter.actions);
+    if (filter.since !== undefined) query = query.where('at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('at', '<', filter.until);
+
+    return (await query.orderBy('seq').limit(limit).execute()).map(fromColumns);
+  }
+}
+
+function toColumns(row: AuditRow): Database['audit_events'] {
+  return {
+    seq: row.seq,
+    at: row.at,
+    node: row.node,
+    request_id: row.requestId,
+    action: row.action,
+    outcome: row.outcome,
+    reason: row.reason,
+    principal: row.principal,
+    credential: row.credential,
+    token_id: row.tokenId,
+    federated: row.federated,
+    address: row.address,
+    user_agent: row.userAgent,
+    repository: row.repository,
+    reference: row.reference,
+    digest: row.digest,
+    bytes: row.bytes,
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
+function fromColumns(row: Database['audit_events']): AuditRow {
+  return {
+    seq: Number(row.seq),
+    at: Number(row.at),
+    node: row.node,
+    requestId: row.request_id,
+    action: row.action,
+    outcome: row.outcome,
+    reason: row.reason,
+    principal: row.principal,
+    credential: row.credential,
+    tokenId: row.token_id,
+    federated: row.federated,
+    address: row.address,
+    userAgent: row.user_agent,
+    repository: row.repository,
+    reference: row.reference,
+    digest: row.digest,
+    bytes: row.bytes === null ? null : Number(row.bytes),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
