@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { Admin } from '../src/admin/index.js';
+import { hostname, userInfo } from 'node:os';
+import { Admin, AdminError } from '../src/admin/index.js';
+import { linkHash } from '../src/audit/chain.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { openMetadataStore, type MetadataStore } from '../src/storage/metadata/index.js';
@@ -39,12 +41,45 @@ export async function withStore<T>(options: StoreOptions, work: (store: Metadata
   }
 }
 
-/** Runs `work` with the administrative operations over the server's store. */
+/**
+ * Runs `work` with the administrative operations over the server's store, and records the
+ * command in the audit log (whether it succeeded or why not). Secrets never reach the command
+ * line (passwords come on standard input, secrets are generated), so it is recorded as typed.
+ */
 export async function withAdmin<T>(options: StoreOptions, work: (admin: Admin) => Promise<T>): Promise<T> {
   const config = configFrom(options);
   const store = await openMetadataStore(config.database, config.dataDir);
+  const record = (outcome: string, reason: string | null) =>
+    store.audit.append(
+      [
+        {
+          at: Date.now(),
+          node: hostname(),
+          requestId: null,
+          action: 'admin.cli',
+          outcome,
+          reason,
+          principal: null,
+          credential: `cli:${userInfo().username}`,
+          tokenId: null,
+          federated: null,
+          address: null,
+          userAgent: null,
+          repository: null,
+          reference: ['portcullis', ...process.argv.slice(2)].join(' ').slice(0, 1000),
+          digest: null,
+          bytes: null,
+        },
+      ],
+      linkHash,
+    );
   try {
-    return await work(new Admin(store, config));
+    const result = await work(new Admin(store, config));
+    await record('allowed', null);
+    return result;
+  } catch (err) {
+    if (err instanceof AdminError) await record('failed', err.message).catch(() => undefined);
+    throw err;
   } finally {
     await store.close();
   }

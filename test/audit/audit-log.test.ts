@@ -71,6 +71,23 @@ describe('audit log', () => {
     expect(parsed[0]).not.toHaveProperty('hash');
   });
 
+  it('records admin changes made with the CLI and through the admin API, refused ones with the reason', async () => {
+    expect((await cli('namespace', 'create', 'ops')).code).toBe(0);
+    expect((await cli('grant', 'owner', 'carol', 'ops')).code).toBe(1);
+    const token = ((await (await fetch(`${registry.url}/token?service=portcullis&scope=registry:admin:*`, { headers: { Authorization: basic('admin', registry.adminPassword) } })).json()) as { token: string }).token;
+    const created = await fetch(`${registry.url}/admin/v1/namespaces`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'apiops' }) });
+    expect(created.status).toBe(201);
+
+    const rows = await events();
+    const cliRows = rows.filter((r) => r.action === 'admin.cli');
+    expect(cliRows.map((r) => [r.outcome, r.reference?.split(' --data-dir')[0], r.reason])).toEqual([
+      ['allowed', 'portcullis namespace create ops', null],
+      ['failed', 'portcullis grant owner carol ops', 'role must be one of reader, writer, maintainer, admin'],
+    ]);
+    expect(cliRows[0]!.credential).toMatch(/^cli:/);
+    expect(rows).toContainEqual(expect.objectContaining({ action: 'admin.post', reference: '/admin/v1/namespaces', credential: 'admin', outcome: 'allowed' }));
+  });
+
   it('verifies an intact chain, then names the first event edited, deleted or reordered in the database', async () => {
     const intact = await cli('audit', 'verify');
     expect(intact.code).toBe(0);
