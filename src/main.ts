@@ -11,7 +11,7 @@ import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
 import { Directory } from './identity/directory.js';
 import { Federation } from './identity/federation/service.js';
-import { ensureSigningKey, KeyRing } from './identity/keys.js';
+import { ensureSigningKey, KeyRing, payloadSigner } from './identity/keys.js';
 import { PeopleLogin } from './identity/people/login.js';
 import { LoginThrottle } from './identity/throttle.js';
 import { TOKEN_LEEWAY_SECONDS, TokenService } from './identity/tokens.js';
@@ -75,7 +75,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       authenticator: new Authenticator(store, directory),
       federation,
       throttle: new LoginThrottle(config.auth.throttle),
-      audit: new AuditRecorder(store, hostname(), logger),
+      audit: new AuditRecorder(store, hostname(), logger, payloadSigner(keys)),
     };
     if (config.auth.oidc) services.people = await PeopleLogin.create(store, config.auth.oidc, services.authenticator);
     const clientCas = config.tls ? await authorityPems(federation) : [];

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { duration } from '../../src/admin/index.js';
 import { verifyChain } from '../../src/audit/verify.js';
@@ -20,6 +21,16 @@ type QueryOptions = StoreOptions & {
   limit: string;
   json?: boolean;
 };
+
+/** The key ids of a JWKS file. */
+async function trustedKeys(file: string): Promise<Set<string>> {
+  try {
+    const jwks = JSON.parse(await readFile(file, 'utf8')) as { keys?: Array<{ kid?: unknown }> };
+    return new Set((jwks.keys ?? []).map((k) => k.kid).filter((kid): kid is string => typeof kid === 'string'));
+  } catch {
+    throw new UsageError(`--keys: ${file} is not a readable JWKS file`);
+  }
+}
 
 /** An ISO 8601 time, or a duration back from now such as `24h` or `7d`. */
 function time(text: string | undefined, flag: string): number | undefined {
@@ -88,8 +99,10 @@ export function auditCommand(): Command {
 
   withStoreOptions(audit.command('verify'))
     .description('walk the hash chain and report the first edited, deleted or reordered event, or that all is intact')
-    .action(async (options: StoreOptions) => {
-      const report = await withStore(options, verifyChain);
+    .option('--keys <file>', 'a JWKS kept outside the store (saved copies of /token/jwks): checkpoints must be signed by one of its keys')
+    .action(async (options: StoreOptions & { keys?: string }) => {
+      const trusted = options.keys === undefined ? undefined : await trustedKeys(options.keys);
+      const report = await withStore(options, (store) => verifyChain(store, trusted));
       if (report.intact) {
         print(`audit chain intact: ${report.events} events, head ${report.head}`);
         return;

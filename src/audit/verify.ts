@@ -1,6 +1,7 @@
 import { AUDIT_GENESIS } from '../storage/metadata/migrations.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { linkHash } from './chain.js';
+import { checkpointProblem } from './checkpoints.js';
 
 export type ChainReport =
   | { intact: true; events: number; head: string }
@@ -10,9 +11,15 @@ const PAGE = 2000;
 
 /**
  * Walks the audit chain from the first event and reports the first one that was edited,
- * deleted or moved, or that the chain is intact up to the recorded head.
+ * deleted or moved, or that the chain is intact up to the recorded head. Signed checkpoints
+ * catch a chain rewritten from some event on (every hash recomputed) and a cut-off end.
  */
-export async function verifyChain(store: MetadataStore): Promise<ChainReport> {
+export async function verifyChain(store: MetadataStore, trustedKeys?: Set<string>): Promise<ChainReport> {
+  const checkpoints = new Map((await store.audit.checkpoints()).map((c) => [c.seq, c]));
+  for (const checkpoint of checkpoints.values()) {
+    const problem = await checkpointProblem(checkpoint, trustedKeys);
+    if (problem) return broken(0, checkpoint.seq, problem);
+  }
   let expectedSeq = 1;
   let prev = AUDIT_GENESIS;
   let events = 0;
@@ -25,11 +32,19 @@ export async function verifyChain(store: MetadataStore): Promise<ChainReport> {
       }
       if (row.prevHash !== prev) return broken(events, row.seq, `event ${row.seq} does not follow event ${row.seq - 1} (deleted, reordered or edited)`);
       if (linkHash(row) !== row.hash) return broken(events, row.seq, `event ${row.seq} was edited after it was recorded`);
+      const checkpoint = checkpoints.get(row.seq);
+      if (checkpoint && checkpoint.hash !== row.hash) {
+        return broken(events, row.seq, `event ${row.seq} differs from its signed checkpoint (the chain up to it was rewritten)`);
+      }
       prev = row.hash;
       expectedSeq += 1;
       events += 1;
     }
     if (page.length < PAGE) break;
+  }
+  const beyond = [...checkpoints.keys()].find((seq) => seq >= expectedSeq);
+  if (beyond !== undefined) {
+    return broken(events, expectedSeq, `a signed checkpoint names event ${beyond}, past the end of the chain (events at the end were deleted)`);
   }
   const head = await store.audit.head();
   if (head.seq !== expectedSeq - 1 || head.hash !== prev) {

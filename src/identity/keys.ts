@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { calculateJwkThumbprint, CompactSign, createLocalJWKSet, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JSONWebKeySet, JWK } from 'jose';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { PrincipalStore, SigningKeyRecord } from '../storage/metadata/principals.js';
@@ -85,5 +85,18 @@ async function toSigningKey(record: SigningKeyRecord): Promise<SigningKey> {
     publicJwk: JSON.parse(record.publicJwk) as JWK,
     createdAt: record.createdAt,
     retiredAt: record.retiredAt,
+  };
+}
+
+/**
+ * Signs arbitrary bytes (an audit checkpoint) with the current token-signing key, as a JWS
+ * that carries the key's `kid`; returns the public key that verifies it as well.
+ */
+export function payloadSigner(keys: KeyRing): (payload: Uint8Array) => Promise<{ kid: string; publicJwk: JWK; jws: string }> {
+  return async (payload) => {
+    const { signing } = await keys.current();
+    const jws = await new CompactSign(payload).setProtectedHeader({ alg: TOKEN_ALGORITHM, kid: signing.kid }).sign(signing.privateKey);
+
+    return { kid: signing.kid, publicJwk: signing.publicJwk, jws };
   };
 }

@@ -27,6 +27,18 @@ export interface AuditRow {
 
 export type NewAuditRow = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
 
+/** A signed statement that the chain's event `seq` had `hash`. */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  at: number;
+  kid: string;
+  /** The public key that verifies `signature` (its RFC 7638 thumbprint is `kid`). */
+  publicJwk: string;
+  /** JWS compact serialization over `{"seq","hash","at"}`. */
+  signature: string;
+}
+
 export interface AuditFilter {
   digest?: string;
   credential?: string;
@@ -86,6 +98,27 @@ export class AuditStore {
     const head = await this.conn.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
 
     return { seq: Number(head.seq), hash: head.hash };
+  }
+
+  /** Stores a checkpoint; a second one for the same event (from another node) is ignored. */
+  async addCheckpoint(checkpoint: AuditCheckpoint): Promise<void> {
+    await this.conn.db
+      .insertInto('audit_checkpoints')
+      .values({ seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at, kid: checkpoint.kid, public_jwk: checkpoint.publicJwk, signature: checkpoint.signature })
+      .onConflict((oc) => oc.column('seq').doNothing())
+      .execute();
+  }
+
+  async checkpoints(): Promise<AuditCheckpoint[]> {
+    const rows = await this.conn.db.selectFrom('audit_checkpoints').selectAll().orderBy('seq').execute();
+
+    return rows.map((r) => ({ seq: Number(r.seq), hash: r.hash, at: Number(r.at), kid: r.kid, publicJwk: r.public_jwk, signature: r.signature }));
+  }
+
+  async lastCheckpoint(): Promise<AuditCheckpoint | undefined> {
+    const row = await this.conn.db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'desc').limit(1).executeTakeFirst();
+
+    return row && { seq: Number(row.seq), hash: row.hash, at: Number(row.at), kid: row.kid, publicJwk: row.public_jwk, signature: row.signature };
   }
 
   /** Events matching every given filter, oldest first, after the `afterSeq` cursor. */

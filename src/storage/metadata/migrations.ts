@@ -289,6 +289,20 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await sql`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ${AUDIT_GENESIS})`.execute(db);
       },
     },
+    '0010-audit-checkpoints': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('audit_checkpoints')
+          .addColumn('seq', bigint, (c) => c.primaryKey())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('kid', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('signature', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

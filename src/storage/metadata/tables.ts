@@ -136,6 +136,8 @@ export interface Database {
     prev_hash: string;
     hash: string;
   };
+  /** Signed statements that the chain held `hash` at event `seq` (a JWS over both). */
+  audit_checkpoints: { seq: number; hash: string; at: number; kid: string; public_jwk: string; signature: string };
   /** The end of the audit chain: the last sequence number and its hash (one row, id 1). */
   audit_head: { id: number; seq: number; hash: string };
   revocations: {
