@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, realpath, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
@@ -129,10 +130,13 @@ async function storeToken(file: string, host: string, username: string, token: s
     throw new UsageError(`${file} is not a valid auth file (JSON); fix or move it and run portcullis login again`);
   }
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, merged.text, { mode: 0o600 });
+  // Write where a symlinked auth file points, through a fresh temporary file that must not exist
+  // yet (`wx`): a file planted at a guessable name cannot receive the token.
+  const target = await realpath(file).catch(() => file);
+  const temporary = `${target}.${randomBytes(12).toString('hex')}.tmp`;
+  await writeFile(temporary, merged.text, { mode: 0o600, flag: 'wx' });
   await chmod(temporary, 0o600);
-  await rename(temporary, file);
+  await rename(temporary, target);
 
   return merged.warning;
 }

@@ -131,7 +131,9 @@ export class PeopleAdmin {
     const user = await this.store.principals.userByName(userName);
     if (!user?.mixedEnvironments) {
       const labels = new Map((await this.store.principals.listNamespaces()).map((n) => [n.name, n.environment]));
-      const held = (await this.store.principals.listBindings()).filter((b) => b.principal === principal).map((b) => b.namespace);
+      // The user's groups count: their bindings come with them on every request.
+      const holders = new Set([principal, ...(user?.groups ?? []).map(groupPrincipal)]);
+      const held = (await this.store.principals.listBindings()).filter((b) => holders.has(b.principal)).map((b) => b.namespace);
       const problem = environmentMixing([...new Set([...held, namespace])], (n) => labels.get(n) ?? null, [...labels.keys()]);
       if (problem) throw conflict(`refusing: ${userName} ${problem}; to allow it, run: portcullis user environments ${userName} --mixed`);
     }
@@ -146,6 +148,10 @@ export class PeopleAdmin {
   /** Binds a group of the OpenID provider to a role on a namespace; its members inherit it. */
   async grantGroup(role: string, group: string, namespace: string): Promise<void> {
     await this.checkGroupBinding(role, group, namespace, true);
+    const labels = new Map((await this.store.principals.listNamespaces()).map((n) => [n.name, n.environment]));
+    const held = (await this.store.principals.listBindings()).filter((b) => b.principal === groupPrincipal(group)).map((b) => b.namespace);
+    const problem = environmentMixing([...new Set([...held, namespace])], (n) => labels.get(n) ?? null, [...labels.keys()]);
+    if (problem) throw conflict(`refusing: group ${group} ${problem}; give production and non-production access through separate groups`);
     await this.store.principals.grant(groupPrincipal(group), namespace, role);
   }
 

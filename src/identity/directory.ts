@@ -1,4 +1,5 @@
 import type { Binding, Subject } from '../access/decide.js';
+import { environmentMixing } from '../access/environments.js';
 import type { NamespaceRule } from '../access/network.js';
 import { rulePrincipal } from '../storage/metadata/federation.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
@@ -17,7 +18,9 @@ export function groupPrincipal(group: string): string {
 interface Snapshot {
   generation: string;
   /** Users, robots and federation rules by principal; a robot also has the time it expires. */
-  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number; groups?: string[] }>;
+  users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number; groups?: string[]; mixed?: boolean }>;
+  /** Every namespace's environment label. */
+  labels: Map<string, string | null>;
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
@@ -57,18 +60,26 @@ export class Directory {
     return {
       principal,
       enabled: (user?.enabled ?? false) && (user?.expiresAt === undefined || user.expiresAt > Date.now()),
-      bindings: this.bindingsIn(snapshot, principal, user?.groups ?? []),
+      bindings: this.bindingsIn(snapshot, principal, user),
       allowedCidrs: user?.cidrs ?? null,
       namespaceRules: snapshot.namespaceRules,
     };
   }
 
-  /** A person's own bindings and those of the groups the provider last named for it. */
-  private bindingsIn(snapshot: Snapshot, principal: string, groups: readonly string[]): Binding[] {
+  /**
+   * A person's own bindings and those of the groups the provider last named for it. Group
+   * membership changes at the provider, without an admin, so a combination that would reach
+   * production and non-production without the person's exception keeps only its own bindings.
+   */
+  private bindingsIn(snapshot: Snapshot, principal: string, user: { groups?: string[]; mixed?: boolean } | undefined): Binding[] {
     const own = snapshot.bindings.get(principal) ?? [];
+    const groups = user?.groups ?? [];
     if (groups.length === 0) return own;
+    const all = [...own, ...groups.flatMap((g) => snapshot.bindings.get(groupPrincipal(g)) ?? [])];
+    if (user?.mixed) return all;
+    const mixing = environmentMixing(all.map((b) => b.namespace), (n) => snapshot.labels.get(n) ?? null, [...snapshot.labels.keys()]);
 
-    return [...own, ...groups.flatMap((g) => snapshot.bindings.get(groupPrincipal(g)) ?? [])];
+    return mixing ? own : all;
   }
 
   /** The token's subject as of now, and why the token is revoked when it is; one lookup. */
@@ -107,18 +118,20 @@ export class Directory {
   }
 
   private async load(generation: string): Promise<Snapshot> {
-    const [users, bindings, revocations, rules, robots, federationRules] = await Promise.all([
+    const [users, bindings, revocations, rules, robots, federationRules, namespaces] = await Promise.all([
       this.store.principals.listUsers(),
       this.store.principals.listBindings(),
       this.store.revocations.active(Date.now()),
       this.store.addressRules.all(),
       this.store.robots.list(),
       this.store.federation.rules(),
+      this.store.principals.listNamespaces(),
     ]);
     const snapshot: Snapshot = {
       generation,
       users: new Map(),
       namespaceRules: rules.namespaces,
+      labels: new Map(namespaces.map((n) => [n.name, n.environment])),
       bindings: new Map(),
       revokedTokens: new Set(),
       revokedBefore: new Map(),
@@ -138,7 +151,13 @@ export class Directory {
       snapshot.users.set(rulePrincipal(r.id), { name: r.name, enabled: !r.disabled, cidrs: r.allowedCidrs });
     }
     for (const u of users) {
-      snapshot.users.set(userPrincipal(u.id), { name: u.name, enabled: !u.disabled, cidrs: rules.users.get(u.id) ?? null, groups: u.groups ?? [] });
+      snapshot.users.set(userPrincipal(u.id), {
+        name: u.name,
+        enabled: !u.disabled,
+        cidrs: rules.users.get(u.id) ?? null,
+        groups: u.groups ?? [],
+        mixed: u.mixedEnvironments,
+      });
     }
     for (const b of bindings) {
       const list = snapshot.bindings.get(b.principal) ?? [];

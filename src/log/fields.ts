@@ -58,5 +58,7 @@ export function flushLogs(): void {
  * provider's authorization code and the sealed sign-in state) are dropped.
  */
 export function loggableUrl(url: string): string {
-  return url.startsWith('/token') || url.startsWith('/auth/') ? url.split('?')[0]! : url;
+  const path = url.replace(/^\/+/, '/');
+
+  return path.startsWith('/token') || path.startsWith('/auth/') ? url.split('?')[0]! : url;
 }

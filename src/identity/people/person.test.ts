@@ -27,4 +27,13 @@ describe('identityOf', () => {
     expect(identityOf({ sub: 's', groups: ['ok', '/leading-slash', '', 7, 'a b'] }, config).groups).toEqual(['ok']);
     expect(identityOf({ sub: 's' }, config).groups).toEqual([]);
   });
+
+  it('refuses a name that only lower-cases to ASCII (regression: the Kelvin sign claimed "kelvin")', () => {
+    expect(identityOf({ sub: 'k-1', preferred_username: '\u212Aelvin' }, config).name).toBe('k-1');
+  });
+
+  it('refuses a sub that is not a string (regression: {a:1} and {b:2} became one person)', () => {
+    expect(() => identityOf({ sub: { a: 1 } as unknown as string, preferred_username: 'eve' }, config)).toThrow(/"sub" is not a string/);
+    expect(() => identityOf({ sub: 123 as unknown as string, preferred_username: 'eve' }, config)).toThrow(/"sub" is not a string/);
+  });
 });

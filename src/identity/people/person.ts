@@ -30,8 +30,10 @@ export function identityOf(claims: JWTPayload, config: OidcLoginConfig): Identit
   const name = tried
     .map((claim) => claims[claim])
     .filter((value): value is string => typeof value === 'string')
+    // Checked before lower-casing: Unicode look-alikes (such as the Kelvin sign) lower-case to ASCII.
+    .filter((value) => USER_NAME.test(value.toLowerCase()) && /^[A-Za-z0-9._-]+$/.test(value))
     .map((value) => value.toLowerCase())
-    .find((value) => USER_NAME.test(value));
+    .at(0);
   if (!name) {
     throw new RegistryError(
       'DENIED',
@@ -41,6 +43,11 @@ export function identityOf(claims: JWTPayload, config: OidcLoginConfig): Identit
   const raw = claims[config.groupsClaim];
   const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : [];
   const groups = [...new Set(list.filter((g): g is string => typeof g === 'string' && GROUP_NAME.test(g)))].sort().slice(0, MAX_GROUPS);
+
+  // Distinct subjects must stay distinct: only a string `sub` names a person.
+  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
+    throw new RegistryError('DENIED', 'sign-in refused: the ID token\'s "sub" is not a string of 1-255 characters');
+  }
 
   return { subject: `${config.issuer}|${claims.sub}`, name, groups };
 }

@@ -47,8 +47,13 @@ export class RevocationStore {
       if (record.kind === 'subject' && record.principal?.startsWith('user:')) {
         // Everything of a subject includes the refresh tokens it could mint new tokens with.
         await tx.deleteFrom('refresh_tokens').where('user_id', '=', record.principal.slice(5)).execute();
+        // And the one-time sign-in codes it has not redeemed yet, which would mint a refresh token.
+        await tx.deleteFrom('login_codes').where('user_id', '=', record.principal.slice(5)).execute();
       }
-      if (record.kind === 'all') await tx.deleteFrom('refresh_tokens').execute();
+      if (record.kind === 'all') {
+        await tx.deleteFrom('refresh_tokens').execute();
+        await tx.deleteFrom('login_codes').execute();
+      }
       await this.conn.notify(tx);
     });
 
