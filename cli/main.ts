@@ -5,6 +5,7 @@ import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from '
 import { configCommand, serveCommand } from './commands/serve.js';
 import { auditCommand } from './commands/audit.js';
 import { federationCommand } from './commands/federation.js';
+import { incidentCommand } from './commands/incident.js';
 import { groupCommand } from './commands/groups.js';
 import { keysCommand } from './commands/keys.js';
 import { loginCommand } from './commands/login.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(tokenCommand());
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
+  program.addCommand(incidentCommand());
   program.addCommand(configCommand());
   program.addCommand(groupCommand());
   program.addCommand(loginCommand());

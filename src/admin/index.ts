@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { CredentialAdmin } from './credentials.js';
 import { FederationAdmin } from './federation.js';
+import { IncidentAdmin } from './incident.js';
 import { PeopleAdmin } from './people.js';
 
 /**
@@ -13,11 +14,13 @@ export class Admin {
   readonly people: PeopleAdmin;
   readonly credentials: CredentialAdmin;
   readonly federation: FederationAdmin;
+  readonly incident: IncidentAdmin;
 
   constructor(store: MetadataStore, config: Config) {
     this.people = new PeopleAdmin(store, config);
     this.credentials = new CredentialAdmin(store, config);
     this.federation = new FederationAdmin(store, config);
+    this.incident = new IncidentAdmin(store, this.people, this.credentials, this.federation);
   }
 }
 
@@ -25,3 +28,4 @@ export { AdminError, duration } from './errors.js';
 export type { AllowlistKind } from './people.js';
 export type { RevokeRequest } from './credentials.js';
 export type { RuleInput } from './federation.js';
+export type { CredentialIncident } from './incident.js';
