@@ -4,6 +4,7 @@ import { ConfigError } from '../src/config/load.js';
 import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from './commands/access.js';
 import { configCommand, serveCommand } from './commands/serve.js';
 import { auditCommand } from './commands/audit.js';
+import { credentialsCommand } from './commands/credentials.js';
 import { federationCommand } from './commands/federation.js';
 import { incidentCommand } from './commands/incident.js';
 import { groupCommand } from './commands/groups.js';
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(keysCommand());
   program.addCommand(auditCommand());
   program.addCommand(incidentCommand());
+  program.addCommand(credentialsCommand());
   program.addCommand(configCommand());
   program.addCommand(groupCommand());
   program.addCommand(loginCommand());

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { CredentialAdmin } from './credentials.js';
 import { FederationAdmin } from './federation.js';
+import { HygieneAdmin } from './hygiene.js';
 import { IncidentAdmin } from './incident.js';
 import { PeopleAdmin } from './people.js';
 
@@ -15,12 +16,14 @@ export class Admin {
   readonly credentials: CredentialAdmin;
   readonly federation: FederationAdmin;
   readonly incident: IncidentAdmin;
+  readonly hygiene: HygieneAdmin;
 
   constructor(store: MetadataStore, config: Config) {
     this.people = new PeopleAdmin(store, config);
     this.credentials = new CredentialAdmin(store, config);
     this.federation = new FederationAdmin(store, config);
     this.incident = new IncidentAdmin(store, this.people, this.credentials, this.federation);
+    this.hygiene = new HygieneAdmin(store, config);
   }
 }
 
@@ -29,3 +32,4 @@ export type { AllowlistKind } from './people.js';
 export type { RevokeRequest } from './credentials.js';
 export type { RuleInput } from './federation.js';
 export type { CredentialIncident } from './incident.js';
+export type { CredentialEntry } from './hygiene.js';

@@ -162,6 +162,11 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     });
     return created(result);
   });
+  route('GET', '/credentials/report', async ({ admin, request }) => {
+    const days = Number(new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '').get('unusedDays') ?? '30');
+    if (!Number.isInteger(days) || days < 1) throw new RegistryError('BAD_REQUEST', '"unusedDays" must be a whole number of days');
+    return ok({ credentials: await admin.hygiene.report(days) });
+  });
   route('GET', '/keys', async ({ admin }) => ok({ keys: await admin.credentials.keys() }));
   route('POST', '/keys/rotate', async ({ admin }) => created(await admin.credentials.rotateKeys()));
 }

@@ -121,6 +121,17 @@ export class AuditStore {
     return row && { seq: Number(row.seq), hash: row.hash, at: Number(row.at), kid: row.kid, publicJwk: row.public_jwk, signature: row.signature };
   }
 
+  /** The most recent event matching the filter. */
+  async latest(filter: AuditFilter): Promise<AuditRow | undefined> {
+    let query = this.conn.db.selectFrom('audit_events').selectAll();
+    if (filter.credential !== undefined) query = query.where('credential', '=', filter.credential);
+    if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    if (filter.actions?.length) query = query.where('action', 'in', filter.actions);
+    const row = await query.orderBy('seq', 'desc').limit(1).executeTakeFirst();
+
+    return row && fromColumns(row);
+  }
+
   /** Events matching every given filter, oldest first, after the `afterSeq` cursor. */
   async query(filter: AuditFilter, afterSeq: number, limit: number): Promise<AuditRow[]> {
     let query = this.conn.db.selectFrom('audit_events').selectAll().where('seq', '>', afterSeq);
