@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ROLES } from '../../src/access/roles.js';
 import { addAllowCommand } from './networks.js';
-import { print, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
+import { print, UsageError, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
 
 /** `portcullis namespace create|list|allow`. */
 export function namespaceCommand(): Command {
@@ -17,10 +17,22 @@ export function namespaceCommand(): Command {
 
   addAllowCommand(namespace, 'namespace');
 
+  withStoreOptions(namespace.command('audit <name>'))
+    .description('--fail-closed: refuse a pull whose audit record cannot be written first; --fail-open: the default')
+    .option('--fail-closed', 'record each pull before serving it, and refuse it when that fails')
+    .option('--fail-open', 'record pulls within a second, serving them even while the audit store fails')
+    .action(async (name: string, options: StoreOptions & { failClosed?: boolean; failOpen?: boolean }) => {
+      if (Boolean(options.failClosed) === Boolean(options.failOpen)) throw new UsageError('give exactly one of --fail-closed or --fail-open');
+      await withAdmin(options, (admin) => admin.people.setAuditFailClosed(name, Boolean(options.failClosed)));
+      print(options.failClosed ? `pulls from ${name} are refused unless recorded first` : `pulls from ${name} are recorded within a second`);
+    });
+
   withStoreOptions(namespace.command('list'))
     .description('list namespaces')
     .action(async (options: StoreOptions) => {
-      for (const n of await withAdmin(options, (admin) => admin.people.namespaces())) print(`${n.name}\t${n.environment ?? '-'}`);
+      for (const n of await withAdmin(options, (admin) => admin.people.namespaces())) {
+        print(`${n.name}\t${n.environment ?? '-'}${n.auditFailClosed ? '\taudit-fail-closed' : ''}`);
+      }
     });
 
   return namespace;

@@ -101,7 +101,12 @@ export class PeopleAdmin {
     const [namespaces, rules] = await Promise.all([this.store.principals.listNamespaces(), this.store.addressRules.all()]);
     const cidrs = new Map(rules.namespaces.map((r) => [r.namespace, r.cidrs]));
 
-    return namespaces.map((n) => ({ name: n.name, environment: n.environment, allowedCidrs: cidrs.get(n.name) ?? null }));
+    return namespaces.map((n) => ({ name: n.name, environment: n.environment, allowedCidrs: cidrs.get(n.name) ?? null, auditFailClosed: n.auditFailClosed }));
+  }
+
+  /** Whether the namespace's pulls are refused when their audit record cannot be written first. */
+  async setAuditFailClosed(name: string, failClosed: boolean): Promise<void> {
+    if (!(await this.store.principals.setAuditFailClosed(name, failClosed))) throw missing(`no namespace "${name}"`);
   }
 
   /** Sets (or with null, lifts) the networks a namespace or credential may be used from. */

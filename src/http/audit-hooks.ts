@@ -16,6 +16,8 @@ export interface AuditFacts {
   resource?: string;
   /** Set when a mount was asked for. */
   mount?: boolean;
+  /** Set when the event was written before the response (so it is not queued again). */
+  recordedFirst?: boolean;
 }
 
 /** Who is asking, as the audit record names them. */
@@ -37,6 +39,7 @@ const ACTIONS: Record<string, Record<string, string>> = {
   'tags/list': { GET: 'tags.list' },
   'referrers/:param': { GET: 'referrers.list' },
 };
+const PULLS = new Set(['manifest.pull', 'manifest.head', 'blob.pull', 'blob.head']);
 /** Actions that change content or access: written before the response goes out. */
 const CHANGES = new Set(['blob.delete', 'blob.push', 'blob.mount', 'upload.cancel', 'manifest.push', 'manifest.delete']);
 
@@ -45,24 +48,29 @@ const CHANGES = new Set(['blob.delete', 'blob.push', 'blob.mount', 'upload.cance
  * before the response is sent (if that write fails, the client gets 503 instead of success),
  * reads and sign-ins queued right after.
  */
-export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder): void {
+export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder, failClosed: (repository: string) => Promise<boolean>): void {
   app.decorateRequest('audit', null);
   app.addHook('onSend', async (request, reply, payload) => {
     const event = eventOf(request, reply);
-    if (!event || !isChange(event.action, request)) return payload;
+    if (!event) return payload;
+    // A namespace set to fail closed gets its pulls recorded first, like changes.
+    const strict = PULLS.has(event.action) && event.outcome === 'allowed' && event.repository !== null && (await failClosed(event.repository));
+    if (strict) request.audit = { ...request.audit, recordedFirst: true };
+    if (!strict && !isChange(event.action, request)) return payload;
     try {
       await recorder.record([event]);
       return payload;
     } catch (err) {
       request.log.error({ err }, 'failed to record a change in the audit log');
-      const failure = new RegistryError('UNAVAILABLE', 'the change could not be recorded in the audit log');
+      const what = strict ? 'the pull' : 'the change';
+      const failure = new RegistryError('UNAVAILABLE', `${what} could not be recorded in the audit log`);
       reply.code(503).header('Content-Type', 'application/json');
       return JSON.stringify(errorEnvelope(failure));
     }
   });
   app.addHook('onResponse', async (request, reply) => {
     const event = eventOf(request, reply);
-    if (event && !isChange(event.action, request)) recorder.enqueue(event);
+    if (event && !isChange(event.action, request) && !request.audit?.recordedFirst) recorder.enqueue(event);
   });
 }
 

@@ -65,7 +65,7 @@ export function buildServer(services: Services, logger: Logger, clientCas: strin
   app.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
 
   app.decorateRequest('logFields', null);
-  registerAuditHooks(app, services.audit);
+  registerAuditHooks(app, services.audit, (repository) => services.directory.auditFailClosed(repository));
   const forwarded = config.trustedProxies.length > 0 && config.trustedProxyHeader === 'forwarded';
   app.addHook('onRequest', async (request, reply) => {
     if (forwarded) useForwardedHeader(request.raw);

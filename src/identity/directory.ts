@@ -1,5 +1,6 @@
 import type { Binding, Subject } from '../access/decide.js';
 import { environmentMixing } from '../access/environments.js';
+import { inNamespace } from '../oci/names.js';
 import type { NamespaceRule } from '../access/network.js';
 import { rulePrincipal } from '../storage/metadata/federation.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
@@ -21,6 +22,8 @@ interface Snapshot {
   users: Map<string, { name: string; enabled: boolean; cidrs: string[] | null; expiresAt?: number; groups?: string[]; mixed?: boolean }>;
   /** Every namespace's environment label. */
   labels: Map<string, string | null>;
+  /** Namespaces whose pulls need their audit record written first. */
+  auditFailClosed: string[];
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
@@ -97,6 +100,11 @@ export class Directory {
     return undefined;
   }
 
+  /** True when a pull from `repository` must be refused unless its audit record is written first. */
+  async auditFailClosed(repository: string): Promise<boolean> {
+    return (await this.current()).auditFailClosed.some((n) => inNamespace(repository, n));
+  }
+
   /** The generation the current snapshot was loaded at; changes whenever access data does. */
   async generation(): Promise<string> {
     return (await this.current()).generation;
@@ -132,6 +140,7 @@ export class Directory {
       users: new Map(),
       namespaceRules: rules.namespaces,
       labels: new Map(namespaces.map((n) => [n.name, n.environment])),
+      auditFailClosed: namespaces.filter((n) => n.auditFailClosed).map((n) => n.name),
       bindings: new Map(),
       revokedTokens: new Set(),
       revokedBefore: new Map(),

@@ -64,3 +64,38 @@ describe('when audit events cannot be written', () => {
     expect(await (await fetch(`${registry.url}/metrics`)).text()).toMatch(/^portcullis_audit_dropped_events 0$/m);
   });
 });
+
+describe('a namespace set to fail closed', () => {
+  let registry: TestRegistry;
+  let admin: RegistryClient;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+    await admin.pushImage('vault/app', 'v1');
+    await admin.pushImage('open/app', 'v1');
+    await withStore(registry, async (store) => {
+      await store.principals.createNamespace('vault', null);
+      await store.principals.setAuditFailClosed('vault', true);
+    });
+  });
+  afterAll(() => registry.close());
+
+  it('has each pull recorded before it is served', async () => {
+    const response = await admin.request('/v2/vault/app/manifests/v1');
+    expect(response.status).toBe(200);
+    const rows = await withStore(registry, (store) => store.audit.query({ repository: 'vault/app', actions: ['manifest.pull'] }, 0, 10));
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses a pull whose record cannot be written, while other namespaces still serve', async () => {
+    breakAudit(registry, true);
+    try {
+      const refused = await admin.request('/v2/vault/app/manifests/v1');
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({ errors: [{ code: 'UNAVAILABLE', message: 'the pull could not be recorded in the audit log' }] });
+      expect((await admin.request('/v2/open/app/manifests/v1')).status).toBe(200);
+    } finally {
+      breakAudit(registry, false);
+    }
+  });
+});

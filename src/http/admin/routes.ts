@@ -71,6 +71,12 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     const isNew = await admin.people.addNamespace(name, text(body, 'environment', true) ?? null);
     return isNew ? created({ name }) : ok({ name, existed: true });
   });
+  route('PUT', '/namespaces/:name/audit', async ({ admin, params, request }) => {
+    const failClosed = (await jsonBody(request)).failClosed;
+    if (typeof failClosed !== 'boolean') throw new RegistryError('BAD_REQUEST', '"failClosed" must be true or false');
+    await admin.people.setAuditFailClosed(params.name!, failClosed);
+    return done;
+  });
   const allowlists: Array<[string, AllowlistKind]> = [['/namespaces', 'namespace'], ['/users', 'user'], ['/robots', 'robot'], ['/federation/rules', 'rule']];
   for (const [base, kind] of allowlists) {
     route('PUT', `${base}/:name/networks`, async ({ admin, params, request }) => {

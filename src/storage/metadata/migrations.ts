@@ -303,6 +303,11 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0011-audit-fail-closed': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('namespaces').addColumn('audit_fail_closed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
 }
 

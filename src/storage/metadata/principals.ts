@@ -22,6 +22,8 @@ export interface NamespaceRecord {
   name: string;
   environment: string | null;
   createdAt: number;
+  /** Pulls are refused when their audit record cannot be written first. */
+  auditFailClosed: boolean;
 }
 
 export interface BindingRecord {
@@ -146,7 +148,7 @@ export class PrincipalStore {
     return this.changing(async (db) => {
       const result = await db
         .insertInto('namespaces')
-        .values({ name, environment, created_at: Date.now() })
+        .values({ name, environment, created_at: Date.now(), audit_fail_closed: 0 })
         .onConflict((oc) => oc.column('name').doNothing())
         .executeTakeFirst();
 
@@ -157,7 +159,16 @@ export class PrincipalStore {
   async listNamespaces(): Promise<NamespaceRecord[]> {
     const rows = await this.conn.db.selectFrom('namespaces').selectAll().orderBy('name').execute();
 
-    return rows.map((r) => ({ name: r.name, environment: r.environment, createdAt: r.created_at }));
+    return rows.map((r) => ({ name: r.name, environment: r.environment, createdAt: r.created_at, auditFailClosed: r.audit_fail_closed !== 0 }));
+  }
+
+  /** Sets whether pulls in the namespace need their audit record written first; false for no such namespace. */
+  async setAuditFailClosed(name: string, failClosed: boolean): Promise<boolean> {
+    return this.changing(async (db) => {
+      const result = await db.updateTable('namespaces').set({ audit_fail_closed: failClosed ? 1 : 0 }).where('name', '=', name).executeTakeFirst();
+
+      return result.numUpdatedRows > 0n;
+    });
   }
 
   /** Binds `principal` to `role` on `namespace`, replacing any role it had there. */

@@ -15,7 +15,14 @@ export interface Database {
     /** JSON array of the person's groups at the provider, as of the last sign-in. */
     groups?: string | null;
   };
-  namespaces: { name: string; environment: string | null; created_at: number; allowed_cidrs: string | null };
+  namespaces: {
+    name: string;
+    environment: string | null;
+    created_at: number;
+    allowed_cidrs: string | null;
+    /** 1 when a pull must be refused unless its audit record is written first. */
+    audit_fail_closed: number;
+  };
   bindings: {
     id: string;
     principal: string;
