@@ -78,3 +78,38 @@ describe('incident response', () => {
     expect((await cli('incident', 'credential', 'nobody')).stderr).toBe('portcullis: no user "nobody" (robots are robot+NAME, federation rules rule+NAME)\n');
   });
 });
+
+describe('audit queries and incident response through the admin API', () => {
+  it('answers who pulled what, pages, and cuts a credential off', async () => {
+    const registry = await startRegistry();
+    try {
+      const admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+      const image = await admin.pushImage('team/app', 'v1');
+      const carol = await addUser(registry, 'carol', [['team', 'reader']]);
+      expect((await new RegistryClient(registry.url, carol.name, carol.password).request('/v2/team/app/manifests/v1')).status).toBe(200);
+      await settled(registry, 1);
+      const token = ((await (await fetch(`${registry.url}/token?service=portcullis&scope=registry:admin:*`, { headers: { Authorization: basic('admin', registry.adminPassword) } })).json()) as { token: string }).token;
+      const get = (url: string) => fetch(`${registry.url}/admin/v1${url}`, { headers: { Authorization: `Bearer ${token}` } });
+
+      const pulls = (await (await get(`/audit/pulls?digest=${image.digest}`)).json()) as { events: Array<Record<string, unknown>>; next: number | null };
+      expect(pulls.events).toEqual([expect.objectContaining({ credential: 'carol', action: 'manifest.pull', digest: image.digest, at: expect.any(String) })]);
+      expect(pulls.events[0]).not.toHaveProperty('hash');
+      const page = (await (await get('/audit/events?limit=2')).json()) as { events: unknown[]; next: number | null };
+      expect(page.events).toHaveLength(2);
+      expect(page.next).toEqual(expect.any(Number));
+      expect((await get('/audit/events?since=yesterday')).status).toBe(400);
+
+      const incident = await fetch(`${registry.url}/admin/v1/incident/credential`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ credential: 'carol' }),
+      });
+      expect(incident.status).toBe(200);
+      expect(((await incident.json()) as CredentialIncident).activity.map((a) => a.digest)).toEqual([image.digest]);
+      expect((await fetch(`${registry.url}/token?service=portcullis`, { headers: { Authorization: basic(carol.name, carol.password) } })).status).toBe(401);
+      expect(((await (await get(`/incident/digest/${image.digest}`)).json()) as { pulls: unknown[] }).pulls).toHaveLength(1);
+    } finally {
+      await registry.close();
+    }
+  });
+});

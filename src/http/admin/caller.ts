@@ -64,7 +64,7 @@ export function cidrList(body: Record<string, unknown>): string[] | null {
   return value as string[];
 }
 
-/** Times as ISO 8601 strings: every numeric field named `before` or ending in `At` or `Until`. */
+/** Times as ISO 8601 strings: every numeric field named `at` or `before`, or ending in `At` or `Until`. */
 export function withIsoTimes(value: unknown): string {
-  return JSON.stringify(value, (key, v: unknown) => (typeof v === 'number' && /(At|Until|^before)$/.test(key) ? new Date(v).toISOString() : v));
+  return JSON.stringify(value, (key, v: unknown) => (typeof v === 'number' && /(At|Until|^before|^at)$/.test(key) ? new Date(v).toISOString() : v));
 }

@@ -1,20 +1,23 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Admin, duration, type AllowlistKind } from '../../admin/index.js';
 import type { Conditions } from '../../storage/metadata/index.js';
+import { registerAuditAdmin } from './audit-routes.js';
 import { RegistryError } from '../../errors/registry-error.js';
 import type { Caller } from '../caller.js';
 import type { Services } from '../services.js';
 import { adminCaller, cidrList, jsonBody, text, withIsoTimes } from './caller.js';
 
-interface Context {
+export interface Context {
   request: FastifyRequest;
   caller: Caller;
   params: Record<string, string>;
   admin: Admin;
 }
 
-type Answer = { status: number; body?: unknown };
+export type Answer = { status: number; body?: unknown };
 type Handler = (context: Context) => Promise<Answer>;
+/** Adds one admin API endpoint under `/admin/v1`. */
+export type Route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: Handler) => void;
 
 const ok = (body: unknown): Answer => ({ status: 200, body });
 const created = (body: unknown): Answer => ({ status: 201, body });
@@ -27,7 +30,7 @@ const done: Answer = { status: 204 };
  */
 export function registerAdmin(app: FastifyInstance, services: Services): void {
   const admin = new Admin(services.store, services.config);
-  const route = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, handler: Handler) => {
+  const route: Route = (method, path, handler) => {
     app.route({
       method,
       url: `/admin/v1${path}`,
@@ -173,6 +176,8 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     if (!Number.isInteger(days) || days < 1) throw new RegistryError('BAD_REQUEST', '"unusedDays" must be a whole number of days');
     return ok({ credentials: await admin.hygiene.report(days) });
   });
+  registerAuditAdmin(route, services);
   route('GET', '/keys', async ({ admin }) => ok({ keys: await admin.credentials.keys() }));
   route('POST', '/keys/rotate', async ({ admin }) => created(await admin.credentials.rotateKeys()));
 }
+
