@@ -29,6 +29,7 @@ function slowStore() {
         return rows;
       },
       listBindings: async (): Promise<BindingRecord[]> => [],
+      listNamespaces: async () => [],
     },
     revocations: { active: async () => [] },
     robots: { list: async () => [] },
