@@ -89,32 +89,23 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
   }
 
   route('GET', '/bindings', async ({ admin }) => ok({ bindings: await admin.people.bindings() }));
-  route('POST', '/bindings', async ({ admin, request }) => {
-    const body = await jsonBody(request);
-    await admin.people.grant(text(body, 'role'), text(body, 'user'), text(body, 'namespace'));
-    return done;
-  });
-  route('DELETE', '/bindings', async ({ admin, request }) => {
-    const query = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
-    const [role, user, namespace] = ['role', 'user', 'namespace'].map((k) => query.get(k));
-    if (!role || !user || !namespace) throw new RegistryError('BAD_REQUEST', 'give role, user and namespace as query parameters');
-    await admin.people.revoke(role, user, namespace);
-    return done;
-  });
-
   route('GET', '/groups', async ({ admin }) => ok({ bindings: await admin.people.groupBindings() }));
-  route('POST', '/groups', async ({ admin, request }) => {
-    const body = await jsonBody(request);
-    await admin.people.grantGroup(text(body, 'role'), text(body, 'group'), text(body, 'namespace'));
-    return done;
-  });
-  route('DELETE', '/groups', async ({ admin, request }) => {
-    const query = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
-    const [role, group, namespace] = ['role', 'group', 'namespace'].map((k) => query.get(k));
-    if (!role || !group || !namespace) throw new RegistryError('BAD_REQUEST', 'give role, group and namespace as query parameters');
-    await admin.people.revokeGroup(role, group, namespace);
-    return done;
-  });
+  // A user's bindings at /bindings, a provider group's at /groups: granted by POST, removed by DELETE.
+  for (const [path, holder] of [['/bindings', 'user'], ['/groups', 'group']] as const) {
+    route('POST', path, async ({ admin, request }) => {
+      const body = await jsonBody(request);
+      const args = [text(body, 'role'), text(body, holder), text(body, 'namespace')] as const;
+      await (holder === 'user' ? admin.people.grant(...args) : admin.people.grantGroup(...args));
+      return done;
+    });
+    route('DELETE', path, async ({ admin, request }) => {
+      const query = new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
+      const [role, name, namespace] = ['role', holder, 'namespace'].map((k) => query.get(k));
+      if (!role || !name || !namespace) throw new RegistryError('BAD_REQUEST', `give role, ${holder} and namespace as query parameters`);
+      await (holder === 'user' ? admin.people.revoke(role, name, namespace) : admin.people.revokeGroup(role, name, namespace));
+      return done;
+    });
+  }
 
   route('GET', '/robots', async ({ admin }) => ok({ robots: await admin.credentials.robots() }));
   route('POST', '/robots', async ({ admin, request }) => {
