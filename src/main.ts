@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { AuditExporter } from './audit/export/exporter.js';
 import { AuditRecorder } from './audit/recorder.js';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
@@ -78,6 +79,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       audit: new AuditRecorder(store, hostname(), logger, payloadSigner(keys)),
     };
     if (config.auth.oidc) services.people = await PeopleLogin.create(store, config.auth.oidc, services.authenticator);
+    const exporter = new AuditExporter(store, hostname(), logger, config.audit.export);
+    exporter.start();
     const clientCas = config.tls ? await authorityPems(federation) : [];
     const app = buildServer(services, logger, clientCas);
     const sweep = async () => {
@@ -105,6 +108,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         clearInterval(bundles);
         await closeGracefully(app);
         await services.audit.close();
+        await exporter.close();
         await store.close();
       },
     };

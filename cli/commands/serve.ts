@@ -54,7 +54,8 @@ export function configCommand(): Command {
     .description('validate the configuration (file and PORTCULLIS_* variables) and print it')
     .action((options: StoreOptions) => {
       const resolved = configFrom(options);
-      print(JSON.stringify({ ...resolved, database: withoutPassword(resolved.database) }, null, 2));
+      const exports = resolved.audit.export.map((e) => (e.kind === 'webhook' ? { ...e, secret: '[redacted]' } : e));
+      print(JSON.stringify({ ...resolved, database: withoutPassword(resolved.database), audit: { ...resolved.audit, export: exports } }, null, 2));
       print('configuration is valid');
     });
 

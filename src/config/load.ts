@@ -179,6 +179,8 @@ function anchorFilePaths(raw: Record<string, unknown>, file: string): void {
   anchor(raw.tls, 'key');
   const issuers = (raw.federation as { issuers?: unknown } | undefined)?.issuers;
   if (Array.isArray(issuers)) for (const issuer of issuers) anchor(issuer, 'jwksFile');
+  const exports = (raw.audit as { export?: unknown } | undefined)?.export;
+  if (Array.isArray(exports)) for (const target of exports) anchor(target, 'path');
 }
 
 /**
@@ -198,5 +200,6 @@ function resolvePaths(config: Config): Config {
       ...config.federation,
       issuers: config.federation.issuers.map((i) => (i.jwksFile ? { ...i, jwksFile: abs(i.jwksFile) } : i)),
     },
+    audit: { ...config.audit, export: config.audit.export.map((e) => (e.kind === 'file' ? { ...e, path: abs(e.path) } : e)) },
   };
 }

@@ -83,6 +83,38 @@ export const oidcLoginSchema = z
 
 export type OidcLoginConfig = z.infer<typeof oidcLoginSchema>;
 
+/** Where audit events are also sent: rotating JSON-lines files, syslog, or a webhook. */
+export const auditExportSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'export names are 1-64 characters: a-z, 0-9, ".", "_", "-"'),
+      kind: z.literal('file'),
+      path: z.string().min(1),
+      maxBytes: z.number().int().min(1024).default(100 * 1024 * 1024),
+      keep: z.number().int().min(1).max(1000).default(10),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'export names are 1-64 characters: a-z, 0-9, ".", "_", "-"'),
+      kind: z.literal('syslog'),
+      address: hostPort,
+      protocol: z.enum(['udp', 'tcp']).default('udp'),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'export names are 1-64 characters: a-z, 0-9, ".", "_", "-"'),
+      kind: z.literal('webhook'),
+      url: z.url(),
+      /** The HMAC-SHA256 key for `X-Portcullis-Signature`; at least 16 characters. */
+      secret: z.string().min(16, 'the webhook secret must be at least 16 characters'),
+    })
+    .strict(),
+]);
+
+export type AuditExportConfig = z.infer<typeof auditExportSchema>;
+
 /** The whole configuration; every key has a default so an empty file is a working setup. */
 export const configSchema = z
   .object({
@@ -151,6 +183,15 @@ export const configSchema = z
       .object({ expireAfter: seconds.default(24 * 3600) })
       .strict()
       .default({ expireAfter: 86400 }),
+    audit: z
+      .object({
+        export: z
+          .array(auditExportSchema)
+          .default([])
+          .refine((list) => new Set(list.map((e) => e.name)).size === list.length, 'export names must be unique'),
+      })
+      .strict()
+      .default({ export: [] }),
     robots: z
       .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })
       .strict()

@@ -28,6 +28,14 @@ describe('portcullis config check', () => {
     expect(res.stdout).toContain('"database": "postgres://reg:redacted@db.internal:5432/reg"');
   });
 
+  it('prints a webhook secret as redacted', async () => {
+    const yaml = 'audit:\n  export:\n    - { name: siem, kind: webhook, url: "https://siem.example.test/in", secret: very-secret-hook-key }\n';
+    const res = await runCli(['config', 'check', '--config', await file('hook.yaml', yaml)]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).not.toContain('very-secret-hook-key');
+    expect(res.stdout).toContain('"secret": "[redacted]"');
+  });
+
   it('accepts a good file and prints the resolved configuration', async () => {
     const good = await file(
       'good.yaml',

@@ -121,6 +121,31 @@ export class AuditStore {
     return row && { seq: Number(row.seq), hash: row.hash, at: Number(row.at), kid: row.kid, publicJwk: row.public_jwk, signature: row.signature };
   }
 
+  /**
+   * Takes (or renews) the lease on an export sink for `holder` and returns the last event it
+   * delivered; undefined while another node holds an unexpired lease. The audit table itself
+   * is the outbox: nothing is lost across restarts, because delivery resumes from there.
+   */
+  async claimExport(name: string, holder: string, now: number, leaseMs: number): Promise<number | undefined> {
+    return this.conn.db.transaction().execute(async (tx) => {
+      await tx.insertInto('audit_exports').values({ name, seq: 0, holder: null, lease_until: 0 }).onConflict((oc) => oc.column('name').doNothing()).execute();
+      const claimed = await tx
+        .updateTable('audit_exports')
+        .set({ holder, lease_until: now + leaseMs })
+        .where('name', '=', name)
+        .where((eb) => eb.or([eb('lease_until', '<', now), eb('holder', '=', holder)]))
+        .returning('seq')
+        .executeTakeFirst();
+
+      return claimed === undefined ? undefined : Number(claimed.seq);
+    });
+  }
+
+  /** Records that the sink delivered everything up to `seq`, if `holder` still holds it. */
+  async advanceExport(name: string, holder: string, seq: number): Promise<void> {
+    await this.conn.db.updateTable('audit_exports').set({ seq }).where('name', '=', name).where('holder', '=', holder).execute();
+  }
+
   /** The most recent event matching the filter. */
   async latest(filter: AuditFilter): Promise<AuditRow | undefined> {
     let query = this.conn.db.selectFrom('audit_events').selectAll();

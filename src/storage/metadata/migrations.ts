@@ -308,6 +308,18 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.alterTable('namespaces').addColumn('audit_fail_closed', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0012-audit-exports': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('audit_exports')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('seq', bigint, (c) => c.notNull())
+          .addColumn('holder', 'text')
+          .addColumn('lease_until', bigint, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -145,6 +145,8 @@ export interface Database {
   };
   /** Signed statements that the chain held `hash` at event `seq` (a JWS over both). */
   audit_checkpoints: { seq: number; hash: string; at: number; kid: string; public_jwk: string; signature: string };
+  /** Each export sink's progress: the last event it delivered, and which node exports it now. */
+  audit_exports: { name: string; seq: number; holder: string | null; lease_until: number };
   /** The end of the audit chain: the last sequence number and its hash (one row, id 1). */
   audit_head: { id: number; seq: number; hash: string };
   revocations: {
