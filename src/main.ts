@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AuditExporter } from './audit/export/exporter.js';
 import { AuditRecorder } from './audit/recorder.js';
+import { pruneAudit } from './audit/retention.js';
 import type { Config } from './config/schema.js';
 import { buildServer } from './http/server.js';
 import type { Services } from './http/services.js';
@@ -86,6 +87,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     const sweep = async () => {
       await services.uploads.sweep().catch((err) => logger.warn({ err }, 'failed to sweep uploads'));
       await store.revocations.prune(Date.now()).catch((err) => logger.warn({ err }, 'failed to prune revocations'));
+      if (config.audit.retentionDays !== undefined) {
+        const before = Date.now() - config.audit.retentionDays * 86_400_000;
+        await pruneAudit(store, before, payloadSigner(keys)).catch((err) => logger.warn({ err }, 'failed to prune the audit log'));
+      }
     };
     await sweep();
     const timer = setInterval(sweep, SWEEP_INTERVAL_MS);

@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { duration } from '../../src/admin/index.js';
+import { pruneAudit } from '../../src/audit/retention.js';
 import { verifyChain } from '../../src/audit/verify.js';
+import { KeyRing, payloadSigner } from '../../src/identity/keys.js';
+import { TOKEN_LEEWAY_SECONDS } from '../../src/identity/tokens.js';
 import type { AuditFilter, AuditRow } from '../../src/storage/metadata/index.js';
-import { print, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
+import { configFrom, print, UsageError, withStore, withStoreOptions, type StoreOptions } from '../context.js';
 
 const PULLS = ['manifest.pull', 'blob.pull'];
 
@@ -110,6 +113,18 @@ export function auditCommand(): Command {
       const before = `${report.events} event${report.events === 1 ? '' : 's'} verified before it`;
       print(`audit chain broken at event ${report.seq}: ${report.problem} (${before})`);
       process.exitCode = 2;
+    });
+
+  withStoreOptions(audit.command('prune'))
+    .description('delete events older than the given age, leaving a signed summary so the chain still verifies')
+    .requiredOption('--older-than <age>', 'e.g. 365d')
+    .action(async (options: StoreOptions & { olderThan: string }) => {
+      const before = Date.now() - duration(options.olderThan, '--older-than');
+      const config = configFrom(options);
+      const summary = await withStore(options, (store) =>
+        pruneAudit(store, before, payloadSigner(new KeyRing(store, (config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000))),
+      );
+      print(summary ? `pruned events ${summary.firstSeq}–${summary.lastSeq} (${summary.events}); the chain goes on from ${summary.lastHash}` : 'no events are that old');
     });
 
   withFilters(audit.command('events'))

@@ -17,18 +17,27 @@ export async function makeCheckpoint(seq: number, hash: string, sign: Checkpoint
  * and time; with `trusted` (a JWKS kept outside the store), the key must also be one of those.
  */
 export async function checkpointProblem(checkpoint: AuditCheckpoint, trusted?: Set<string>): Promise<string | undefined> {
+  const problem = await signatureProblem(checkpoint, { seq: checkpoint.seq, hash: checkpoint.hash, at: checkpoint.at }, trusted);
+
+  return problem && `the checkpoint at event ${checkpoint.seq} ${problem}`;
+}
+
+/** Why a signed statement does not hold: the key, the signature, or the signed content. */
+export async function signatureProblem(
+  signed: { kid: string; publicJwk: string; signature: string },
+  content: Record<string, unknown>,
+  trusted?: Set<string>,
+): Promise<string | undefined> {
   try {
-    const jwk = JSON.parse(checkpoint.publicJwk) as JWK;
-    if ((await calculateJwkThumbprint(jwk)) !== checkpoint.kid) return `the checkpoint at event ${checkpoint.seq} names a key it was not signed with`;
-    if (trusted && !trusted.has(checkpoint.kid)) return `the checkpoint at event ${checkpoint.seq} is signed by key ${checkpoint.kid}, which is not among the trusted keys`;
-    const { payload } = await compactVerify(checkpoint.signature, await importJWK(jwk, 'ES256'), { algorithms: ['ES256'] });
-    const signed = JSON.parse(new TextDecoder().decode(payload)) as { seq?: unknown; hash?: unknown; at?: unknown };
-    if (signed.seq !== checkpoint.seq || signed.hash !== checkpoint.hash || signed.at !== checkpoint.at) {
-      return `the checkpoint at event ${checkpoint.seq} was altered after it was signed`;
-    }
+    const jwk = JSON.parse(signed.publicJwk) as JWK;
+    if ((await calculateJwkThumbprint(jwk)) !== signed.kid) return 'names a key it was not signed with';
+    if (trusted && !trusted.has(signed.kid)) return `is signed by key ${signed.kid}, which is not among the trusted keys`;
+    const { payload } = await compactVerify(signed.signature, await importJWK(jwk, 'ES256'), { algorithms: ['ES256'] });
+    const inside = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
+    if (Object.keys(content).some((key) => inside[key] !== content[key])) return 'was altered after it was signed';
 
     return undefined;
   } catch {
-    return `the checkpoint at event ${checkpoint.seq} has no valid signature`;
+    return 'has no valid signature';
   }
 }

@@ -2,6 +2,7 @@ import { AUDIT_GENESIS } from '../storage/metadata/migrations.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { linkHash } from './chain.js';
 import { checkpointProblem } from './checkpoints.js';
+import { summaryProblem } from './retention.js';
 
 export type ChainReport =
   | { intact: true; events: number; head: string }
@@ -20,8 +21,16 @@ export async function verifyChain(store: MetadataStore, trustedKeys?: Set<string
     const problem = await checkpointProblem(checkpoint, trustedKeys);
     if (problem) return broken(0, checkpoint.seq, problem);
   }
+  // Pruned stretches are vouched for by their signed summaries; the chain goes on from the last.
   let expectedSeq = 1;
   let prev = AUDIT_GENESIS;
+  for (const summary of await store.audit.summaries()) {
+    const problem = await summaryProblem(summary, trustedKeys);
+    if (problem) return broken(0, summary.firstSeq, problem);
+    if (summary.firstSeq !== expectedSeq) return broken(0, expectedSeq, `events ${expectedSeq}–${summary.firstSeq - 1} are missing (deleted)`);
+    expectedSeq = summary.lastSeq + 1;
+    prev = summary.lastHash;
+  }
   let events = 0;
   for (;;) {
     const page = await store.audit.page(expectedSeq - 1, PAGE);

@@ -189,6 +189,8 @@ export const configSchema = z
           .array(auditExportSchema)
           .default([])
           .refine((list) => new Set(list.map((e) => e.name)).size === list.length, 'export names must be unique'),
+        /** Events older than this many days are pruned (leaving signed summaries); absent keeps everything. */
+        retentionDays: z.number().int().min(1).max(36500).optional(),
       })
       .strict()
       .default({ export: [] }),

@@ -27,6 +27,18 @@ export interface AuditRow {
 
 export type NewAuditRow = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
 
+/** A signed statement that events `firstSeq`..`lastSeq` were pruned and the chain went on from `lastHash`. */
+export interface AuditSummary {
+  firstSeq: number;
+  lastSeq: number;
+  events: number;
+  lastHash: string;
+  at: number;
+  kid: string;
+  publicJwk: string;
+  signature: string;
+}
+
 /** A signed statement that the chain's event `seq` had `hash`. */
 export interface AuditCheckpoint {
   seq: number;
@@ -144,6 +156,56 @@ export class AuditStore {
   /** Records that the sink delivered everything up to `seq`, if `holder` still holds it. */
   async advanceExport(name: string, holder: string, seq: number): Promise<void> {
     await this.conn.db.updateTable('audit_exports').set({ seq }).where('name', '=', name).where('holder', '=', holder).execute();
+  }
+
+  /**
+   * Deletes the events recorded before `before` (and their checkpoints) in one transaction,
+   * leaving the summary `summarize` signs for them; undefined when nothing is that old.
+   */
+  async prune(before: number, summarize: (range: Omit<AuditSummary, 'at' | 'kid' | 'publicJwk' | 'signature'>) => Promise<AuditSummary>): Promise<AuditSummary | undefined> {
+    const db = this.conn.db;
+    const last = await db.selectFrom('audit_events').select(['seq', 'hash']).where('at', '<', before).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+    if (!last) return undefined;
+    const first = await db.selectFrom('audit_events').select('seq').orderBy('seq').limit(1).executeTakeFirstOrThrow();
+    const lastSeq = Number(last.seq);
+    const firstSeq = Number(first.seq);
+    // Signed before the transaction: signing reads the keys, which must not wait on it.
+    const summary = await summarize({ firstSeq, lastSeq, events: lastSeq - firstSeq + 1, lastHash: last.hash });
+
+    return db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('audit_events').where('seq', '<=', lastSeq).execute();
+      await tx.deleteFrom('audit_checkpoints').where('seq', '<=', lastSeq).execute();
+      await tx
+        .insertInto('audit_summaries')
+        .values({
+          last_seq: summary.lastSeq,
+          first_seq: summary.firstSeq,
+          events: summary.events,
+          last_hash: summary.lastHash,
+          at: summary.at,
+          kid: summary.kid,
+          public_jwk: summary.publicJwk,
+          signature: summary.signature,
+        })
+        .execute();
+
+      return summary;
+    });
+  }
+
+  async summaries(): Promise<AuditSummary[]> {
+    const rows = await this.conn.db.selectFrom('audit_summaries').selectAll().orderBy('last_seq').execute();
+
+    return rows.map((r) => ({
+      firstSeq: Number(r.first_seq),
+      lastSeq: Number(r.last_seq),
+      events: Number(r.events),
+      lastHash: r.last_hash,
+      at: Number(r.at),
+      kid: r.kid,
+      publicJwk: r.public_jwk,
+      signature: r.signature,
+    }));
   }
 
   /** The most recent event matching the filter. */

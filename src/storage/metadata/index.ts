@@ -48,7 +48,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
 
 export type { ManifestRecord, NewManifest, UploadRecord } from './content.js';
 export type { RobotRecord } from './robots.js';
-export type { AuditCheckpoint, AuditFilter, AuditRow, NewAuditRow } from './audit.js';
+export type { AuditCheckpoint, AuditFilter, AuditRow, AuditSummary, NewAuditRow } from './audit.js';
 export type { Conditions, IssuerKind, IssuerRecord, NewRule, RuleRecord } from './federation.js';
 export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';

@@ -320,6 +320,22 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0013-audit-summaries': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('audit_summaries')
+          .addColumn('last_seq', bigint, (c) => c.primaryKey())
+          .addColumn('first_seq', bigint, (c) => c.notNull())
+          .addColumn('events', bigint, (c) => c.notNull())
+          .addColumn('last_hash', 'text', (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .addColumn('kid', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('signature', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -145,6 +145,17 @@ export interface Database {
   };
   /** Signed statements that the chain held `hash` at event `seq` (a JWS over both). */
   audit_checkpoints: { seq: number; hash: string; at: number; kid: string; public_jwk: string; signature: string };
+  /** What retention pruned: events first_seq..last_seq, and the hash the chain continues from, signed. */
+  audit_summaries: {
+    last_seq: number;
+    first_seq: number;
+    events: number;
+    last_hash: string;
+    at: number;
+    kid: string;
+    public_jwk: string;
+    signature: string;
+  };
   /** Each export sink's progress: the last event it delivered, and which node exports it now. */
   audit_exports: { name: string; seq: number; holder: string | null; lease_until: number };
   /** The end of the audit chain: the last sequence number and its hash (one row, id 1). */
