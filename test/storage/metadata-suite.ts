@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Connection } from '../../src/storage/metadata/connect.js';
 import type { MetadataStore } from '../../src/storage/metadata/index.js';
 import { contentCases } from './support/metadata-content-cases.js';
+import { identityCases } from './support/metadata-identity-cases.js';
 import { principalCases } from './support/metadata-principal-cases.js';
 
 /** One metadata store under test, on a database of its own. */
@@ -54,5 +55,6 @@ export function metadataSuite(
 
     contentCases(current);
     principalCases(current, options);
+    identityCases(current);
   });
 }

@@ -1,4 +1,5 @@
 import type { Connection } from './connect.js';
+import { AUDIT_GENESIS } from './migrations.js';
 import type { Database } from './tables.js';
 
 /** One stored audit event. Times are milliseconds since the epoch. */
@@ -79,6 +80,8 @@ export class AuditStore {
     if (events.length === 0) return [];
 
     return this.conn.db.transaction().execute(async (tx) => {
+      // The migration creates the head; should it be gone, the chain starts again from genesis.
+      await tx.insertInto('audit_head').values({ id: 1, seq: 0, hash: AUDIT_GENESIS }).onConflict((oc) => oc.column('id').doNothing()).execute();
       let query = tx.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1);
       if (this.conn.engine === 'postgres') query = query.forUpdate();
       const head = await query.executeTakeFirstOrThrow();
@@ -107,9 +110,9 @@ export class AuditStore {
   }
 
   async head(): Promise<{ seq: number; hash: string }> {
-    const head = await this.conn.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+    const head = await this.conn.db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirst();
 
-    return { seq: Number(head.seq), hash: head.hash };
+    return head ? { seq: Number(head.seq), hash: head.hash } : { seq: 0, hash: AUDIT_GENESIS };
   }
 
   /** Stores a checkpoint; a second one for the same event (from another node) is ignored. */
