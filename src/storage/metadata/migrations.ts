@@ -336,6 +336,13 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
       },
     },
+    '0014-audit-time-indexes': {
+      async up(db: Kysely<unknown>) {
+        // "What did this credential (or address) do since T" reads only that stretch of time.
+        await db.schema.createIndex('audit_credential_at').on('audit_events').columns(['credential', 'at']).execute();
+        await db.schema.createIndex('audit_address_at').on('audit_events').columns(['address', 'at']).execute();
+      },
+    },
   };
 }
 
