@@ -16,8 +16,6 @@ export interface AuditFacts {
   resource?: string;
   /** Set when a mount was asked for. */
   mount?: boolean;
-  /** Set when the event was written before the response (so it is not queued again). */
-  recordedFirst?: boolean;
 }
 
 /** Who is asking, as the audit record names them. */
@@ -50,13 +48,17 @@ const CHANGES = new Set(['blob.delete', 'blob.push', 'blob.mount', 'upload.cance
  */
 export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder, failClosed: (repository: string) => Promise<boolean>): void {
   app.decorateRequest('audit', null);
+  // The event of a read, built once before the response goes out and queued after it has.
+  const queued = new WeakMap<FastifyRequest, AuditEvent>();
   app.addHook('onSend', async (request, reply, payload) => {
     const event = eventOf(request, reply);
     if (!event) return payload;
     // A namespace set to fail closed gets its pulls recorded first, like changes.
     const strict = PULLS.has(event.action) && event.outcome === 'allowed' && event.repository !== null && (await failClosed(event.repository));
-    if (strict) request.audit = { ...request.audit, recordedFirst: true };
-    if (!strict && !isChange(event.action, request)) return payload;
+    if (!strict && !isChange(event.action, request)) {
+      queued.set(request, event);
+      return payload;
+    }
     try {
       await recorder.record([event]);
       return payload;
@@ -68,9 +70,9 @@ export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder
       return JSON.stringify(errorEnvelope(failure));
     }
   });
-  app.addHook('onResponse', async (request, reply) => {
-    const event = eventOf(request, reply);
-    if (event && !isChange(event.action, request) && !request.audit?.recordedFirst) recorder.enqueue(event);
+  app.addHook('onResponse', async (request) => {
+    const event = queued.get(request);
+    if (event) recorder.enqueue(event);
   });
 }
 

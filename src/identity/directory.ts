@@ -24,6 +24,8 @@ interface Snapshot {
   labels: Map<string, string | null>;
   /** Namespaces whose pulls need their audit record written first. */
   auditFailClosed: string[];
+  /** People's own and group bindings together, filled in as they are first asked for. */
+  merged: Map<string, Binding[]>;
   namespaceRules: NamespaceRule[];
   bindings: Map<string, Binding[]>;
   revokedTokens: Set<string>;
@@ -78,11 +80,16 @@ export class Directory {
     const own = snapshot.bindings.get(principal) ?? [];
     const groups = user?.groups ?? [];
     if (groups.length === 0) return own;
-    const all = [...own, ...groups.flatMap((g) => snapshot.bindings.get(groupPrincipal(g)) ?? [])];
-    if (user?.mixed) return all;
-    const mixing = environmentMixing(all.map((b) => b.namespace), (n) => snapshot.labels.get(n) ?? null, [...snapshot.labels.keys()]);
+    // Worked out once per snapshot, not on every request of the person.
+    let merged = snapshot.merged.get(principal);
+    if (!merged) {
+      const all = [...own, ...groups.flatMap((g) => snapshot.bindings.get(groupPrincipal(g)) ?? [])];
+      const mixing = !user?.mixed && environmentMixing(all.map((b) => b.namespace), (n) => snapshot.labels.get(n) ?? null, [...snapshot.labels.keys()]);
+      merged = mixing ? own : all;
+      snapshot.merged.set(principal, merged);
+    }
 
-    return mixing ? own : all;
+    return merged;
   }
 
   /** The token's subject as of now, and why the token is revoked when it is; one lookup. */
@@ -141,6 +148,7 @@ export class Directory {
       namespaceRules: rules.namespaces,
       labels: new Map(namespaces.map((n) => [n.name, n.environment])),
       auditFailClosed: namespaces.filter((n) => n.auditFailClosed).map((n) => n.name),
+      merged: new Map(),
       bindings: new Map(),
       revokedTokens: new Set(),
       revokedBefore: new Map(),
