@@ -181,6 +181,8 @@ function anchorFilePaths(raw: Record<string, unknown>, file: string): void {
   if (Array.isArray(issuers)) for (const issuer of issuers) anchor(issuer, 'jwksFile');
   const exports = (raw.audit as { export?: unknown } | undefined)?.export;
   if (Array.isArray(exports)) for (const target of exports) anchor(target, 'path');
+  const policies = (raw.trust as { policies?: unknown } | undefined)?.policies;
+  if (Array.isArray(policies)) for (const policy of policies) anchor(policy, 'file');
 }
 
 /**
@@ -201,5 +203,6 @@ function resolvePaths(config: Config): Config {
       issuers: config.federation.issuers.map((i) => (i.jwksFile ? { ...i, jwksFile: abs(i.jwksFile) } : i)),
     },
     audit: { ...config.audit, export: config.audit.export.map((e) => (e.kind === 'file' ? { ...e, path: abs(e.path) } : e)) },
+    trust: { ...config.trust, policies: config.trust.policies.map((p) => ({ ...p, file: abs(p.file) })) },
   };
 }

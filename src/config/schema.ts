@@ -194,6 +194,35 @@ export const configSchema = z
       })
       .strict()
       .default({ export: [] }),
+    trust: z
+      .object({
+        /** Namespace trust policies kept in files; re-applied at every start, and not editable through the API. */
+        policies: z
+          .array(z.object({ namespace: z.string().min(1), file: z.string().min(1) }).strict())
+          .default([])
+          .refine((list) => new Set(list.map((p) => p.namespace)).size === list.length, 'each namespace may have one policy file'),
+        /** How long a signature verdict is reused while nothing attached to the manifest changes. */
+        verdictCacheSeconds: z.number().int().min(0).max(86400).default(600),
+        secretScan: z
+          .object({
+            /** What a secret found on push does where a namespace's policy does not say. */
+            mode: z.enum(['off', 'warn', 'quarantine', 'block']).default('warn'),
+            /** Decompressed bytes read from one layer before the scan gives up (a decompression bomb). */
+            maxLayerBytes: z.number().int().min(1024).default(4 * 1024 ** 3),
+            /** Bytes of one file that are scanned; the rest is skipped. */
+            maxFileBytes: z.number().int().min(1024).default(16 * 1024 ** 2),
+            /** Tar entries read from one layer before the scan gives up. */
+            maxEntries: z.number().int().min(1).default(500_000),
+          })
+          .strict()
+          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000 }),
+      })
+      .strict()
+      .default({
+        policies: [],
+        verdictCacheSeconds: 600,
+        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000 },
+      }),
     robots: z
       .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })
       .strict()

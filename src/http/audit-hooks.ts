@@ -109,7 +109,7 @@ function eventOf(request: FastifyRequest, reply: FastifyReply): AuditEvent | und
     requestId: request.id,
     action,
     outcome: status < 400 ? 'allowed' : status === 401 || status === 403 ? 'denied' : 'failed',
-    reason: fields.denied ?? fields.refused ?? fields.error ?? null,
+    reason: fields.denied ?? fields.refused ?? fields.error ?? fields.trust ?? null,
     principal: facts.principal ?? null,
     credential: (facts.credential ?? fields.user ?? null)?.slice(0, 200) ?? null,
     tokenId: facts.tokenId ?? null,

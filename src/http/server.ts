@@ -31,6 +31,8 @@ declare module 'fastify' {
       subject?: string;
       /** The error code of a refused or failed request. */
       error?: string;
+      /** What the trust policy noted about an allowed request (an audit-mode refusal, a secret found). */
+      trust?: string;
     } | null;
   }
 }

@@ -10,6 +10,7 @@ import type { BlobService } from '../registry/blobs.js';
 import type { ManifestService } from '../registry/manifests.js';
 import type { UploadService } from '../registry/uploads.js';
 import type { BlobDriver } from '../storage/blobs/driver.js';
+import type { TrustService } from '../trust/index.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 
 /** Everything the HTTP layer talks to, built in `main.ts`. */
@@ -26,6 +27,7 @@ export interface Services {
   federation: Federation;
   throttle: LoginThrottle;
   audit: AuditRecorder;
+  trust: TrustService;
   /** Sign-in of people through the OpenID provider; absent without `auth.oidc`. */
   people?: PeopleLogin;
 }

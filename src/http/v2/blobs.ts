@@ -2,11 +2,13 @@ import { RegistryError } from '../../errors/registry-error.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { ByteRange } from '../../storage/blobs/driver.js';
 import type { V2Context } from './context.js';
+import { enforceBlobPull } from './trust.js';
 
 /** GET/HEAD /v2/<name>/blobs/<digest> (end-2), with single byte ranges (206/416). */
 export async function getBlob(ctx: V2Context): Promise<void> {
   const { digest } = parseDigest(ctx.param);
   const size = await ctx.services.blobs.size(ctx.name, digest);
+  await enforceBlobPull(ctx, digest);
   const { reply, request } = ctx;
   reply.header('Docker-Content-Digest', digest);
   reply.header('ETag', `"${digest}"`);

@@ -1,11 +1,15 @@
 import { RegistryError } from '../../errors/registry-error.js';
 import { MANIFEST_TYPES, bareMediaType } from '../../oci/media-types.js';
 import { MAX_MANIFEST_BYTES, parseReference } from '../../registry/manifests.js';
+import { digestOf } from '../../oci/digest.js';
+import { parseManifest } from '../../registry/manifest-parse.js';
 import { readBody, type V2Context } from './context.js';
+import { enforcePull, refuse } from './trust.js';
 
 /** GET/HEAD /v2/<name>/manifests/<reference> (end-3). HEAD answers the same headers. */
 export async function getManifest(ctx: V2Context): Promise<void> {
   const manifest = await ctx.services.manifests.get(ctx.name, parseReference(ctx.param));
+  await enforcePull(ctx, manifest);
   if (!acceptable(ctx.request.headers.accept, manifest.mediaType)) {
     // The stored bytes are never converted (that would change the digest).
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest is ${manifest.mediaType}, which the Accept header excludes`);
@@ -28,6 +32,12 @@ export async function putManifest(ctx: V2Context): Promise<void> {
   const reference = parseReference(ctx.param);
   const body = await readBody(ctx.request, MAX_MANIFEST_BYTES, new RegistryError('MANIFEST_TOO_LARGE'));
   const contentType = bareMediaType(ctx.request.headers['content-type']);
+  if ('tag' in reference) {
+    // Checked before storing, so that a refused move leaves neither the tag nor a new manifest behind.
+    parseManifest(contentType, body);
+    const problem = await ctx.services.trust.tags.moveProblem(ctx.name, reference.tag, digestOf(body, 'sha256'));
+    if (problem) refuse(ctx, problem);
+  }
   const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
   const { reply } = ctx;
   reply
@@ -41,7 +51,11 @@ export async function putManifest(ctx: V2Context): Promise<void> {
 
 /** DELETE /v2/<name>/manifests/<reference> (end-9): a tag, or a manifest and its tags. */
 export async function deleteManifest(ctx: V2Context): Promise<void> {
-  await ctx.services.manifests.delete(ctx.name, parseReference(ctx.param), ctx.caller.principal);
+  const reference = parseReference(ctx.param);
+  const { tags } = ctx.services.trust;
+  const problem = 'tag' in reference ? await tags.tagDeleteProblem(ctx.name, reference.tag) : await tags.manifestDeleteProblem(ctx.name, reference.digest);
+  if (problem) refuse(ctx, problem);
+  await ctx.services.manifests.delete(ctx.name, reference, ctx.caller.principal);
   ctx.reply.code(202).header('Content-Length', 0).send();
 }
 

@@ -243,6 +243,17 @@ export class ContentStore {
     return this.db.transaction().execute((tx) => moveTag(tx, repository, tag, null, actor, Date.now()));
   }
 
+  /** Points a tag at a manifest the repository holds, recording why; false when no such manifest. */
+  async setTag(repository: string, tag: string, digest: string, actor: string, note: string): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const held = await tx.selectFrom('manifests').select('digest').where('repository', '=', repository).where('digest', '=', digest).executeTakeFirst();
+      if (!held) return false;
+      await moveTag(tx, repository, tag, digest, actor, Date.now(), note);
+
+      return true;
+    });
+  }
+
   /** Tag names after `after` in byte order, at most `limit`. */
   async listTags(repository: string, after: string | undefined, limit: number): Promise<string[]> {
     const rows = await this.hot.rows(
@@ -262,6 +273,39 @@ export class ContentStore {
     );
 
     return rows.map((r) => r.name);
+  }
+
+  /** The tags pointing at `digest` in the repository. */
+  async tagsOf(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('tags').select('name').where('repository', '=', repository).where('digest', '=', digest).execute();
+
+    return rows.map((r) => r.name);
+  }
+
+  /** The digest a tag points at, if the tag exists. */
+  async tagTarget(repository: string, tag: string): Promise<string | undefined> {
+    const row = await this.db.selectFrom('tags').select('digest').where('repository', '=', repository).where('name', '=', tag).executeTakeFirst();
+
+    return row?.digest;
+  }
+
+  /** When the repository first received the manifest (the registry's own clock, not the image's claim). */
+  async manifestCreatedAt(repository: string, digest: string): Promise<number | undefined> {
+    const row = await this.db.selectFrom('manifests').select('created_at').where('repository', '=', repository).where('digest', '=', digest).executeTakeFirst();
+
+    return row === undefined ? undefined : Number(row.created_at);
+  }
+
+  /** The manifests of the repository (indexes) that list `digest` among their children. */
+  async parents(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('parent')
+      .where('repository', '=', repository)
+      .where('child', '=', digest)
+      .execute();
+
+    return rows.map((r) => r.parent);
   }
 
   /** Manifests of `repository` whose subject is `subject`, oldest first. */

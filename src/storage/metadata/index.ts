@@ -7,6 +7,7 @@ import { RobotStore } from './robots.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
 import { RevocationStore } from './revocations.js';
+import { TrustStore } from './trust.js';
 
 /** The metadata store: one interface over SQLite and PostgreSQL. */
 export interface MetadataStore {
@@ -19,6 +20,7 @@ export interface MetadataStore {
   robots: RobotStore;
   federation: FederationStore;
   audit: AuditStore;
+  trust: TrustStore;
   changes: Connection['changes'];
   /** Throws when the database cannot answer (used by readiness checks). */
   ping(): Promise<void>;
@@ -38,6 +40,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
     robots: new RobotStore(conn),
     federation: new FederationStore(conn),
     audit: new AuditStore(conn),
+    trust: new TrustStore(conn),
     changes: conn.changes,
     ping: async () => {
       await conn.db.selectFrom('changes').select('id').limit(1).execute();
@@ -53,3 +56,4 @@ export type { Conditions, IssuerKind, IssuerRecord, NewRule, RuleRecord } from '
 export type { AddressRules } from './address-rules.js';
 export type { NewRevocation, RevocationKind, RevocationRecord } from './revocations.js';
 export type { BindingRecord, NamespaceRecord, SigningKeyRecord, UserRecord } from './principals.js';
+export type { PolicyRecord, QuarantineKind, QuarantineRecord, ScanRecord, StoredFinding, TagMove } from './trust.js';

@@ -343,6 +343,40 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.createIndex('audit_address_at').on('audit_events').columns(['address', 'at']).execute();
       },
     },
+    '0015-trust': {
+      async up(db: Kysely<unknown>) {
+        const { bigint } = types;
+        await db.schema
+          .createTable('trust_policies')
+          .addColumn('namespace', 'text', (c) => c.primaryKey())
+          .addColumn('document', 'text', (c) => c.notNull())
+          .addColumn('version', bigint, (c) => c.notNull())
+          .addColumn('source', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addColumn('updated_at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('quarantine')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('scan_results')
+          .addColumn('digest', 'text', (c) => c.primaryKey())
+          .addColumn('complete', 'integer', (c) => c.notNull())
+          .addColumn('problem', 'text')
+          .addColumn('findings', 'text', (c) => c.notNull())
+          .addColumn('whiteouts', 'text', (c) => c.notNull())
+          .addColumn('bytes', bigint, (c) => c.notNull())
+          .addColumn('at', bigint, (c) => c.notNull())
+          .execute();
+        // Why a tag moved against the namespace's tag rules (an admin's override), when it did.
+        await db.schema.alterTable('tag_history').addColumn('note', 'text').execute();
+      },
+    },
   };
 }
 

@@ -64,6 +64,32 @@ export interface Database {
     previous: string | null;
     actor: string;
     at: number;
+    /** Why the move overrode the namespace's tag rules; null for ordinary moves. */
+    note?: string | null;
+  };
+  /** Per-namespace trust policies: the resolved policy document and a version bumped on every change. */
+  trust_policies: {
+    namespace: string;
+    document: string;
+    version: number;
+    /** `config` (re-applied at every start) or `api` (the admin API or the CLI). */
+    source: string;
+    updated_by: string;
+    updated_at: number;
+  };
+  /** Digests that may not be pulled: by an admin, the secret scanner, or awaiting checks (staged). */
+  quarantine: { digest: string; kind: string; reason: string; actor: string; at: number };
+  /** The secret scan of one blob, done once per digest whichever repository it was pushed to. */
+  scan_results: {
+    digest: string;
+    complete: number;
+    problem: string | null;
+    /** JSON array of findings: rule, description, path, line, fingerprint; never the secret. */
+    findings: string;
+    /** JSON array of the paths the layer's whiteouts hide (opaque directories end in `/`). */
+    whiteouts: string;
+    bytes: number;
+    at: number;
   };
   uploads: {
     id: string;

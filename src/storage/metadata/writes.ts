@@ -56,6 +56,7 @@ export async function moveTag(
   digest: string | null,
   actor: string,
   now: number,
+  note: string | null = null,
 ): Promise<boolean> {
   const current = await tx
     .selectFrom('tags')
@@ -76,7 +77,7 @@ export async function moveTag(
   }
   await tx
     .insertInto('tag_history')
-    .values({ id: randomUUID(), repository, tag, digest, previous, actor, at: now })
+    .values({ id: randomUUID(), repository, tag, digest, previous, actor, at: now, note })
     .execute();
 
   return true;

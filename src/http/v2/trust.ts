@@ -1,0 +1,49 @@
+import { RegistryError } from '../../errors/registry-error.js';
+import type { ManifestRecord } from '../../storage/metadata/content.js';
+import type { V2Context } from './context.js';
+
+/**
+ * Applies the trust policy to a manifest about to go out. A refusal is `DENIED` naming what
+ * is missing or invalid, and lands in the log line and the audit record; in `audit` mode the
+ * pull goes ahead and the log line and audit record say what enforcing would have refused.
+ */
+export async function enforcePull(ctx: V2Context, manifest: ManifestRecord): Promise<void> {
+  const check = await ctx.services.trust.gate.check(manifest);
+  if (check.released) {
+    ctx.request.log.info({ digest: manifest.digest, trust: 'staged checks passed' }, 'released a staged digest');
+    await ctx.services.audit.record([
+      {
+        at: Date.now(),
+        requestId: ctx.request.id,
+        action: 'quarantine.release',
+        outcome: 'allowed',
+        reason: `staged checks passed (was: ${check.released.reason})`,
+        principal: ctx.caller.principal,
+        credential: ctx.caller.name,
+        tokenId: ctx.caller.claims.jti ?? null,
+        federated: null,
+        address: ctx.request.ip,
+        userAgent: null,
+        repository: manifest.repository,
+        reference: null,
+        digest: manifest.digest,
+        bytes: null,
+      },
+    ]);
+  }
+  if (check.wouldRefuse) {
+    ctx.request.logFields = { ...ctx.request.logFields, trust: `audit mode, would refuse: ${check.wouldRefuse}` };
+  }
+  if (check.refusal) refuse(ctx, check.refusal);
+}
+
+/** Refuses a blob that is quarantined. */
+export async function enforceBlobPull(ctx: V2Context, digest: string): Promise<void> {
+  const problem = await ctx.services.trust.blobProblem(digest);
+  if (problem) refuse(ctx, problem);
+}
+
+export function refuse(ctx: V2Context, reason: string): never {
+  ctx.request.logFields = { ...ctx.request.logFields, denied: reason };
+  throw new RegistryError('DENIED', reason);
+}
