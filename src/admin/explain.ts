@@ -42,7 +42,7 @@ export interface WhoCanEntry {
   /** The bindings that grant the action, e.g. `writer on namespace team (via group dev)`. */
   grantedBy: string[];
   /** Address allowlists a request would also have to pass: the credential's and the namespaces'. */
-  networks: Array<{ by: string; cidrs: string[] }>;
+  networks: Array<{ by: string; cidrs: readonly string[] }>;
   disabled: boolean;
   expired: boolean;
 }
@@ -111,7 +111,7 @@ export class ExplainAdmin {
         subject: holder.name,
         kind: holder.kind,
         grantedBy: granting.map(bindingText),
-        networks: networksOf(subject, query.repository).map(({ by, cidrs }) => ({ by, cidrs: [...cidrs] })),
+        networks: networksOf(subject, query.repository),
         disabled: holder.disabled,
         expired: expired(holder, now),
       });
@@ -191,7 +191,7 @@ function droppedGroupsNote(groupsBound: boolean, subject: Subject): string {
 }
 
 /** The allowlists on the way to `repository`: the credential's own and every enclosing namespace's. */
-function networksOf(subject: Subject, repository: string): Array<{ by: string; cidrs: readonly string[] }> {
+function networksOf(subject: Subject, repository: string): WhoCanEntry['networks'] {
   const own = subject.allowedCidrs ? [{ by: 'credential', cidrs: subject.allowedCidrs }] : [];
   const namespaces = (subject.namespaceRules ?? []).filter((r) => inNamespace(repository, r.namespace));
 

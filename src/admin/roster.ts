@@ -46,12 +46,12 @@ export async function loadRoster(store: MetadataStore): Promise<Holder[]> {
   }
   for (const r of robots) {
     const name = `${ROBOT_PREFIX}${r.name}`;
-    const description = `robot ${name} of namespace ${r.namespace}, expiring ${new Date(r.expiresAt).toISOString()}`;
+    const description = `${name} (robot of namespace ${r.namespace}, expires ${new Date(r.expiresAt).toISOString()})`;
     holders.push({ name, kind: 'robot', principal: robotPrincipal(r.id), disabled: r.disabled, expiresAt: r.expiresAt, groups: [], description });
   }
   for (const r of rules) {
     const name = `${RULE_PREFIX}${r.name}`;
-    holders.push({ name, kind: 'rule', principal: rulePrincipal(r.id), disabled: r.disabled, groups: [], description: `federation rule ${name} (issuer ${r.issuerAlias})` });
+    holders.push({ name, kind: 'rule', principal: rulePrincipal(r.id), disabled: r.disabled, groups: [], description: `${name} (federation rule of issuer ${r.issuerAlias})` });
   }
   const prefix = groupPrincipal('');
   const groupNames = new Set([

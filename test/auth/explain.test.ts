@@ -122,7 +122,7 @@ describe('explain and who-can over a real SQLite store', () => {
 
     const old = await explain('robot+old', 'team/app', 'pull');
     expect(old.steps[0]!.outcome).toBe('fail');
-    expect(old.steps[0]!.detail).toMatch(/^robot robot\+old of namespace team, expiring .*: expired$/);
+    expect(old.steps[0]!.detail).toMatch(/^robot\+old \(robot of namespace team, expires .*\): expired$/);
   });
 
   it("grants a person its group's binding, and leaves groups out when they would mix environments", async () => {
@@ -145,7 +145,7 @@ describe('explain and who-can over a real SQLite store', () => {
   it('explains a federation rule', async () => {
     const e = await explain('rule+gha', 'team/app', 'pull');
     expect(e.outcome).toBe('allow');
-    expect(e.steps[0]!.detail).toBe('federation rule rule+gha (issuer ci-idp): enabled');
+    expect(e.steps[0]!.detail).toBe('rule+gha (federation rule of issuer ci-idp): enabled');
     expect(e.steps[1]!.detail).toBe('pull granted by reader on namespace team');
   });
 
