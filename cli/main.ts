@@ -5,6 +5,7 @@ import { bindingsCommand, grantCommand, namespaceCommand, revokeCommand } from '
 import { configCommand, serveCommand } from './commands/serve.js';
 import { auditCommand } from './commands/audit.js';
 import { credentialsCommand } from './commands/credentials.js';
+import { explainCommand, whoCanCommand } from './commands/explain.js';
 import { federationCommand } from './commands/federation.js';
 import { incidentCommand } from './commands/incident.js';
 import { groupCommand } from './commands/groups.js';
@@ -41,6 +42,8 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(configCommand());
   program.addCommand(groupCommand());
   program.addCommand(loginCommand());
+  program.addCommand(explainCommand());
+  program.addCommand(whoCanCommand());
 
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { CredentialAdmin } from './credentials.js';
+import { ExplainAdmin } from './explain.js';
 import { FederationAdmin } from './federation.js';
 import { HygieneAdmin } from './hygiene.js';
 import { IncidentAdmin } from './incident.js';
@@ -17,6 +18,7 @@ export class Admin {
   readonly federation: FederationAdmin;
   readonly incident: IncidentAdmin;
   readonly hygiene: HygieneAdmin;
+  readonly explain: ExplainAdmin;
 
   constructor(store: MetadataStore, config: Config) {
     this.people = new PeopleAdmin(store, config);
@@ -24,6 +26,7 @@ export class Admin {
     this.federation = new FederationAdmin(store, config);
     this.incident = new IncidentAdmin(store, this.people, this.credentials, this.federation);
     this.hygiene = new HygieneAdmin(store, config);
+    this.explain = new ExplainAdmin(store);
   }
 }
 
@@ -33,3 +36,4 @@ export type { RevokeRequest } from './credentials.js';
 export type { RuleInput } from './federation.js';
 export type { CredentialIncident } from './incident.js';
 export type { CredentialEntry } from './hygiene.js';
+export { EXPLAIN_ACTIONS, type Explanation, type Step, type TrustCheck, type WhoCanEntry } from './explain.js';

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Admin, duration, type AllowlistKind } from '../../admin/index.js';
 import type { Conditions } from '../../storage/metadata/index.js';
 import { registerAuditAdmin } from './audit-routes.js';
+import { registerExplainAdmin } from './explain-routes.js';
 import { RegistryError } from '../../errors/registry-error.js';
 import type { Caller } from '../caller.js';
 import type { Services } from '../services.js';
@@ -168,6 +169,7 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     return ok({ credentials: await admin.hygiene.report(days) });
   });
   registerAuditAdmin(route, services);
+  registerExplainAdmin(route);
   route('GET', '/keys', async ({ admin }) => ok({ keys: await admin.credentials.keys() }));
   route('POST', '/keys/rotate', async ({ admin }) => created(await admin.credentials.rotateKeys()));
 }
