@@ -29,10 +29,13 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
   return Buffer.concat([Buffer.from(head, 'utf8'), payload]);
 }
 
-/** Strict standard base64 (line breaks allowed, as cosign wraps long values); undefined if not. */
+/**
+ * Decodes base64, standard or URL-safe (DSSE allows either), with or without padding; line
+ * breaks are skipped, as cosign wraps long annotation values. Undefined for anything else.
+ */
 export function decodeBase64(text: string): Buffer | undefined {
   const compact = text.replace(/\s+/g, '');
-  if (compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(compact)) return undefined;
+  if (compact.length % 4 === 1 || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact)) return undefined;
 
   return Buffer.from(compact, 'base64');
 }
