@@ -16,6 +16,16 @@ export function parseCertificates(pem: string | Buffer): X509Certificate[] {
   return blocks.map((block) => new X509Certificate(block));
 }
 
+/**
+ * A certificate's subject as one line, or its serial number when the subject is empty (Fulcio
+ * leaves have none, and Node then reports `subject` as undefined despite its type).
+ */
+export function describeCertificate(cert: X509Certificate): string {
+  const subject = cert.subject as string | undefined;
+
+  return subject ? subject.split('\n').join(', ') : `serial ${cert.serialNumber}`;
+}
+
 function validAt(cert: X509Certificate, at: Date): boolean {
   return new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
 }
@@ -36,7 +46,7 @@ export function verifyChain(
   store: CertificateStore,
   at: Date,
 ): { chain: X509Certificate[] } | { problem: string } {
-  if (!validAt(leaf, at)) return { problem: `certificate ${leaf.subject.replace(/\n/g, ', ')} is not valid at ${at.toISOString()}` };
+  if (!validAt(leaf, at)) return { problem: `certificate ${describeCertificate(leaf)} is not valid at ${at.toISOString()}` };
   if (store.roots.some((root) => root.fingerprint256 === leaf.fingerprint256)) return { chain: [leaf] };
   const pool = [...presented, ...store.intermediates];
   const chain = [leaf];
@@ -44,12 +54,12 @@ export function verifyChain(
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const root = store.roots.find((r) => signedBy(current, r));
     if (root) {
-      if (!validAt(root, at)) return { problem: `root certificate ${root.subject.replace(/\n/g, ', ')} is not valid at ${at.toISOString()}` };
+      if (!validAt(root, at)) return { problem: `root certificate ${describeCertificate(root)} is not valid at ${at.toISOString()}` };
       return { chain: [...chain, root] };
     }
     const parent = pool.find((c) => !chain.includes(c) && c.fingerprint256 !== current.fingerprint256 && signedBy(current, c));
     if (!parent) break;
-    if (!validAt(parent, at)) return { problem: `intermediate certificate ${parent.subject.replace(/\n/g, ', ')} is not valid at ${at.toISOString()}` };
+    if (!validAt(parent, at)) return { problem: `intermediate certificate ${describeCertificate(parent)} is not valid at ${at.toISOString()}` };
     chain.push(parent);
     current = parent;
   }
