@@ -50,8 +50,9 @@ function checkTarget(payload: Buffer, target: NotationTarget): void {
   const signed = (body as { targetArtifact?: Record<string, unknown> } | null)?.targetArtifact;
   if (typeof signed?.digest !== 'string') throw new Refusal('payload has no targetArtifact digest');
 
-  if (signed.digest !== target.digest)
+  if (signed.digest !== target.digest) {
     throw new Refusal(`targetArtifact is ${signed.digest} not ${target.digest}`);
+  }
   if (signed.size !== undefined && signed.size !== target.size) {
     throw new Refusal(`targetArtifact size is ${String(signed.size)} not ${target.size}`);
   }
