@@ -25,6 +25,8 @@ function isInteger(value: unknown): value is number {
  * that @sigstore/verify does the Fulcio, SCT and Rekor checks instead of a home-made copy.
  * `rekorBundle` is the `dev.sigstore.cosign/bundle` annotation:
  * `{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`.
+ * Limitation: the `dev.sigstore.cosign/rfc3161timestamp` annotation is not read, so a keyless
+ * layer without a Rekor bundle cannot be verified.
  */
 export function toSigstoreBundle(
   leaf: X509Certificate,

@@ -41,6 +41,7 @@ type Signer = Pick<Evidence, 'anchor' | 'identity' | 'issuer' | 'subject'>;
  * with a Rekor bundle verified against a configured Sigstore trusted root (checked at the time
  * Rekor recorded it). Only then is the signed content read: a simple-signing payload must name
  * `target`; an in-toto statement must list it as a subject.
+ * A key-based signature is trusted on the key alone: a Rekor bundle beside it is not checked.
  */
 export function verifyCosignLayer(layer: CosignLayer, target: string, anchors: Anchors, source: string): Outcome {
   const signed = readLayer(layer);
