@@ -11,6 +11,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function sha256Base64(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('base64');
+}
+
 function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -21,8 +25,14 @@ function isInteger(value: unknown): value is number {
  * that @sigstore/verify does the Fulcio, SCT and Rekor checks instead of a home-made copy.
  * `rekorBundle` is the `dev.sigstore.cosign/bundle` annotation:
  * `{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`.
+ * Limitation: the `dev.sigstore.cosign/rfc3161timestamp` annotation is not read, so a keyless
+ * layer without a Rekor bundle cannot be verified.
  */
-export function toSigstoreBundle(leaf: X509Certificate, rekorBundle: string, content: SignedContent): Bundle | { problem: string } {
+export function toSigstoreBundle(
+  leaf: X509Certificate,
+  rekorBundle: string,
+  content: SignedContent,
+): Bundle | { problem: string } {
   let rekor: unknown;
   try {
     rekor = JSON.parse(rekorBundle);
@@ -59,7 +69,7 @@ export function toSigstoreBundle(leaf: X509Certificate, rekorBundle: string, con
     content.kind === 'message'
       ? {
           messageSignature: {
-            messageDigest: { algorithm: 'SHA2_256', digest: createHash('sha256').update(content.payload).digest('base64') },
+            messageDigest: { algorithm: 'SHA2_256', digest: sha256Base64(content.payload) },
             signature: content.signature.toString('base64'),
           },
         }
@@ -74,10 +84,15 @@ export function toSigstoreBundle(leaf: X509Certificate, rekorBundle: string, con
     return bundleFromJSON({
       mediaType: BUNDLE_V01_MEDIA_TYPE,
       // Only the leaf: the CA chain must come from the trusted root, never from the signature.
-      verificationMaterial: { x509CertificateChain: { certificates: [{ rawBytes: leaf.raw.toString('base64') }] }, tlogEntries: [tlogEntry] },
+      verificationMaterial: {
+        x509CertificateChain: { certificates: [{ rawBytes: leaf.raw.toString('base64') }] },
+        tlogEntries: [tlogEntry],
+      },
       ...signed,
     });
   } catch (err) {
-    return { problem: `cannot form a Sigstore bundle from the annotations: ${err instanceof Error ? err.message : String(err)}` };
+    const reason = err instanceof Error ? err.message : String(err);
+
+    return { problem: `cannot form a Sigstore bundle from the annotations: ${reason}` };
   }
 }

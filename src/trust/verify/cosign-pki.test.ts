@@ -115,6 +115,15 @@ describe('cosign signature with a certificate from a private CA made with openss
     });
   });
 
+  it('is refused, not thrown, when the certificate annotation is garbage', () => {
+    const garbage = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
+
+    expect(verifyCosignLayer(layer(garbage, undefined), TARGET, corp(), 's')).toMatchObject({
+      ok: false,
+      problem: 'dev.sigstore.cosign/certificate annotation is not a valid certificate',
+    });
+  });
+
   it('is refused by a store trusting only another CA', () => {
     const fulcio = parseCertificates(fixture('cosign-keyless', 'containers-image-fulcio-rekor', 'fulcio_v1.crt.pem'));
     const other = anchors({ certificateStores: [{ name: 'other', roots: fulcio, intermediates: [] }] });

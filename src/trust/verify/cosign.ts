@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { toSigstoreBundle, type SignedContent } from './cosign-bundle.js';
-import { decodeBase64, pae, parseEnvelope, readStatement, type Statement } from './dsse.js';
+import { decodeBase64, pae, parseEnvelope, readStatement } from './dsse.js';
 import type { Anchors, Evidence, Outcome } from './evidence.js';
 import { findTrustedKey, verifiesWith } from './keys.js';
 import { verifyWithTrustedRoots } from './sigstore-trust.js';
@@ -41,6 +41,7 @@ type Signer = Pick<Evidence, 'anchor' | 'identity' | 'issuer' | 'subject'>;
  * with a Rekor bundle verified against a configured Sigstore trusted root (checked at the time
  * Rekor recorded it). Only then is the signed content read: a simple-signing payload must name
  * `target`; an in-toto statement must list it as a subject.
+ * A key-based signature is trusted on the key alone: a Rekor bundle beside it is not checked.
  */
 export function verifyCosignLayer(layer: CosignLayer, target: string, anchors: Anchors, source: string): Outcome {
   const signed = readLayer(layer);
@@ -55,7 +56,8 @@ export function verifyCosignLayer(layer: CosignLayer, target: string, anchors: A
 
     return { ok: true, evidence: { format: 'cosign', kind: 'signature', ...signer, source } };
   }
-  const statement: Statement | { problem: string } = readStatement(content.envelope.payloadType, content.envelope.payload, target);
+  const { payloadType, payload } = content.envelope;
+  const statement = readStatement(payloadType, payload, target);
   if ('problem' in statement) return { ok: false, source, problem: statement.problem };
 
   return { ok: true, evidence: { format: 'cosign', kind: 'attestation', ...signer, ...statement, source } };
@@ -65,8 +67,9 @@ function readLayer(layer: CosignLayer): Signed | { problem: string } {
   if (layer.mediaType === SIMPLE_SIGNING_MEDIA_TYPE) {
     const signature = decodeBase64(layer.annotations[SIGNATURE] ?? '');
     if (!signature || signature.length === 0) return { problem: `layer has no base64 ${SIGNATURE} annotation` };
+    const content: SignedContent = { kind: 'message', payload: layer.blob, signature };
 
-    return { content: { kind: 'message', payload: layer.blob, signature }, bytes: layer.blob, signatures: [signature] };
+    return { content, bytes: layer.blob, signatures: [signature] };
   }
   if (layer.mediaType === DSSE_MEDIA_TYPE) {
     const envelope = parseEnvelope(layer.blob);
@@ -82,45 +85,76 @@ function readLayer(layer: CosignLayer): Signed | { problem: string } {
   return { problem: `layer is ${layer.mediaType}, not a cosign signature` };
 }
 
-function identifySigner(annotations: Record<string, string>, signed: Signed, anchors: Anchors): Signer | { problem: string } {
+function identifySigner(
+  annotations: Record<string, string>,
+  signed: Signed,
+  anchors: Anchors,
+): Signer | { problem: string } {
   const keyName = findTrustedKey(anchors.keys, signed.bytes, signed.signatures);
   if (keyName !== undefined) return { anchor: keyName };
   const pem = annotations[CERTIFICATE];
-  if (!pem) {
-    return { problem: anchors.keys.length > 0 ? 'signature does not verify with any trusted key' : 'no trusted key is configured and the signature carries no certificate' };
+  if (!pem && anchors.keys.length === 0) {
+    return { problem: 'no trusted key is configured and the signature carries no certificate' };
   }
-  const [leaf] = parseCertificates(pem);
-  if (!leaf) return { problem: `${CERTIFICATE} annotation holds no PEM certificate` };
+  if (!pem) return { problem: 'signature does not verify with any trusted key' };
+  const certificates = readCertificates(pem, annotations[CHAIN] ?? '');
+  if ('problem' in certificates) return certificates;
+  const { leaf, presented } = certificates;
   if (!signed.signatures.some((sig) => verifiesWith(leaf.publicKey, signed.bytes, sig))) {
     return { problem: `signature does not verify with the key of certificate ${describeCertificate(leaf)}` };
   }
 
   const problems: string[] = [];
-  const presented = parseCertificates(annotations[CHAIN] ?? '');
   for (const store of anchors.certificateStores) {
     const result = verifyChain(leaf, presented, store, new Date());
-    if ('chain' in result) return { anchor: store.name, identity: alternativeName(leaf), subject: distinguishedName(leaf) };
+    if ('chain' in result) {
+      return { anchor: store.name, identity: alternativeName(leaf), subject: distinguishedName(leaf) };
+    }
     problems.push(`certificate store "${store.name}": ${result.problem}`);
   }
   const rekorBundle = annotations[REKOR_BUNDLE];
   if (rekorBundle) {
     const bundle = toSigstoreBundle(leaf, rekorBundle, signed.content);
-    const keyless = 'problem' in bundle ? bundle : verifyWithTrustedRoots(bundle, messagePayload(signed.content), anchors.sigstoreRoots);
+    const artifact = signed.content.kind === 'message' ? signed.content.payload : undefined;
+    const keyless = 'problem' in bundle ? bundle : verifyWithTrustedRoots(bundle, artifact, anchors.sigstoreRoots);
     if (!('problem' in keyless)) return keyless;
     problems.push(keyless.problem);
   }
-  if (problems.length === 0) return { problem: 'certificate-signed, but no certificate store is configured and there is no Rekor bundle' };
+  if (problems.length === 0) {
+    return { problem: 'certificate-signed, but no certificate store is configured and there is no Rekor bundle' };
+  }
 
   return { problem: problems.join('; ') };
 }
 
-function messagePayload(content: SignedContent): Buffer | undefined {
-  return content.kind === 'message' ? content.payload : undefined;
+function readCertificates(
+  pem: string,
+  chain: string,
+): { leaf: X509Certificate; presented: X509Certificate[] } | { problem: string } {
+  let leaf: X509Certificate | undefined;
+  try {
+    [leaf] = parseCertificates(pem);
+  } catch {
+    return { problem: `${CERTIFICATE} annotation is not a valid certificate` };
+  }
+  if (!leaf) return { problem: `${CERTIFICATE} annotation holds no PEM certificate` };
+  try {
+    return { leaf, presented: parseCertificates(chain) };
+  } catch {
+    return { problem: `${CHAIN} annotation holds an invalid certificate` };
+  }
 }
 
-/** The certificate's email or URI subject alternative name, as identity policies match it. */
+/**
+ * The certificate's email or URI subject alternative name, as identity policies match it
+ * (the Sigstore parser is used because Node only offers the SAN as one escaped string).
+ */
 function alternativeName(cert: X509Certificate): string | undefined {
-  return SigstoreCertificate.parse(cert.raw).subjectAltName;
+  try {
+    return SigstoreCertificate.parse(cert.raw).subjectAltName;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The subject distinguished name on one line; undefined when empty, as in Fulcio certificates. */
@@ -150,7 +184,9 @@ function checkSimpleSigning(payload: Buffer, target: string): string | undefined
   }
   const critical = field(json, 'critical');
   const type = field(critical, 'type');
-  if (type !== SIMPLE_SIGNING_TYPE) return `payload type is ${JSON.stringify(type) ?? 'missing'}, not "${SIMPLE_SIGNING_TYPE}"`;
+  if (type !== SIMPLE_SIGNING_TYPE) {
+    return `payload type is ${JSON.stringify(type) ?? 'missing'}, not "${SIMPLE_SIGNING_TYPE}"`;
+  }
   const digest = field(field(critical, 'image'), 'docker-manifest-digest');
   if (typeof digest !== 'string') return 'payload names no docker-manifest-digest';
   if (digest !== target) return `payload names ${digest} not ${target}`;

@@ -57,7 +57,9 @@ export function parseEnvelope(blob: Buffer): Envelope | { problem: string } {
   }
   const payload = decodeBase64(json.payload);
   if (!payload) return { problem: 'DSSE payload is not base64' };
-  if (!Array.isArray(json.signatures) || json.signatures.length === 0) return { problem: 'DSSE envelope has no signatures' };
+  if (!Array.isArray(json.signatures) || json.signatures.length === 0) {
+    return { problem: 'DSSE envelope has no signatures' };
+  }
   const signatures: Envelope['signatures'] = [];
   for (const entry of json.signatures as unknown[]) {
     const sig = isRecord(entry) && typeof entry.sig === 'string' ? decodeBase64(entry.sig) : undefined;
@@ -72,8 +74,14 @@ export function parseEnvelope(blob: Buffer): Envelope | { problem: string } {
  * Reads an in-toto statement from a DSSE payload and checks that one of its subjects is
  * `target` ("<algorithm>:<hex>"): a statement about some other artifact proves nothing here.
  */
-export function readStatement(payloadType: string, payload: Buffer, target: string): Statement | { problem: string } {
-  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) return { problem: `DSSE payload type is ${payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
+export function readStatement(
+  payloadType: string,
+  payload: Buffer,
+  target: string,
+): Statement | { problem: string } {
+  if (payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    return { problem: `DSSE payload type is ${payloadType}, not ${IN_TOTO_PAYLOAD_TYPE}` };
+  }
   let json: unknown;
   try {
     json = JSON.parse(payload.toString('utf8'));

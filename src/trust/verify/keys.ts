@@ -1,11 +1,16 @@
-import { constants, verify, type KeyObject } from 'node:crypto';
+import { constants, verify, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
 
 /** The hash cosign pairs with each ECDSA curve (sigstore's default signature algorithms). */
 const EC_HASH: Record<string, string> = { prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' };
 
-function tryVerify(algorithm: string | null, data: Buffer, key: KeyObject | object, signature: Buffer): boolean {
+function tryVerify(
+  algorithm: string | null,
+  data: Buffer,
+  key: KeyObject | VerifyKeyObjectInput,
+  signature: Buffer,
+): boolean {
   try {
-    return verify(algorithm, data, key as KeyObject, signature);
+    return verify(algorithm, data, key, signature);
   } catch {
     return false;
   }
@@ -41,7 +46,7 @@ export function verifiesWith(key: KeyObject, data: Buffer, signature: Buffer): b
   }
 }
 
-function pss(key: KeyObject): object {
+function pss(key: KeyObject): VerifyKeyObjectInput {
   return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO };
 }
 

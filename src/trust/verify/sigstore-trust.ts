@@ -14,7 +14,9 @@ export interface KeylessSigner {
 const materials = new WeakMap<object, TrustMaterial | { problem: string }>();
 
 function trustMaterial(trustedRoot: unknown): TrustMaterial | { problem: string } {
-  if (typeof trustedRoot !== 'object' || trustedRoot === null) return { problem: 'trusted root is not a JSON object' };
+  if (typeof trustedRoot !== 'object' || trustedRoot === null) {
+    return { problem: 'trusted root is not a JSON object' };
+  }
   let material = materials.get(trustedRoot);
   if (!material) {
     material = buildTrustMaterial(trustedRoot);
@@ -28,7 +30,9 @@ function buildTrustMaterial(json: object): TrustMaterial | { problem: string } {
   try {
     const root = TrustedRoot.fromJSON(json);
     // A log key whose validity has no start would be trusted for all time: a malformed root.
-    if (root.tlogs.some((log) => !log.publicKey?.validFor?.start)) return { problem: 'trusted root has a log key with no validity start' };
+    if (root.tlogs.some((log) => !log.publicKey?.validFor?.start)) {
+      return { problem: 'trusted root has a log key with no validity start' };
+    }
 
     return toTrustMaterial(root);
   } catch (err) {
@@ -64,9 +68,9 @@ export function verifyWithTrustedRoots(
       continue;
     }
     try {
-      const signer = new Verifier(material).verify(toSignedEntity(bundle, artifact));
+      const { identity } = new Verifier(material).verify(toSignedEntity(bundle, artifact));
 
-      return { anchor: root.name, identity: signer.identity?.subjectAlternativeName, issuer: signer.identity?.extensions?.issuer };
+      return { anchor: root.name, identity: identity?.subjectAlternativeName, issuer: identity?.extensions?.issuer };
     } catch (err) {
       problems.push(`trusted root "${root.name}": ${describe(err)}`);
     }

@@ -52,9 +52,10 @@ export function verifySigstoreBundle(
     if (problem) return { ok: false, source, problem };
     artifact = manifest;
   }
-  const signer = bundle.verificationMaterial.content.$case === 'publicKey'
-    ? verifyWithKeys(bundle, artifact, anchors.keys)
-    : verifyWithTrustedRoots(bundle, artifact, anchors.sigstoreRoots);
+  const signer =
+    bundle.verificationMaterial.content.$case === 'publicKey'
+      ? verifyWithKeys(bundle, artifact, anchors.keys)
+      : verifyWithTrustedRoots(bundle, artifact, anchors.sigstoreRoots);
   if ('problem' in signer) return { ok: false, source, problem: signer.problem };
 
   if (bundle.content.$case === 'messageSignature') {
@@ -96,7 +97,8 @@ function checkMessageDigest(
   manifest: Buffer | undefined,
 ): string | undefined {
   const [algorithm = '', hex = ''] = target.split(':', 2);
-  const signed = digest && HASHES[algorithm] === digest.algorithm ? `${algorithm}:${digest.digest.toString('hex')}` : undefined;
+  const sameAlgorithm = digest !== undefined && HASHES[algorithm] === digest.algorithm;
+  const signed = sameAlgorithm ? `${algorithm}:${digest.digest.toString('hex')}` : undefined;
   if (signed !== target) return `bundle signs ${signed ?? 'a digest of another algorithm'} not ${target}`;
   if (!manifest) return 'message-signature bundle cannot be verified without the manifest bytes it signs';
   const actual = createHash(algorithm).update(manifest).digest('hex');
@@ -109,7 +111,11 @@ function checkMessageDigest(
  * Key bundles are trusted on the configured key alone, as cosign's key-based verification is;
  * their transparency-log entries are not required (a private key needs no public log).
  */
-function verifyWithKeys(bundle: Bundle, artifact: Buffer | undefined, keys: Anchors['keys']): Signer | { problem: string } {
+function verifyWithKeys(
+  bundle: Bundle,
+  artifact: Buffer | undefined,
+  keys: Anchors['keys'],
+): Signer | { problem: string } {
   if (keys.length === 0) return { problem: 'bundle is signed with a key, but no trusted key is configured' };
   const { content } = bundle;
   const [bytes, signature] =
