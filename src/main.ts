@@ -11,6 +11,8 @@ import { buildServer } from './http/server.js';
 import type { Services } from './http/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
+import { TrustService } from './trust/index.js';
+import { verifiers } from './trust/verify/index.js';
 import { Directory } from './identity/directory.js';
 import { Federation } from './identity/federation/service.js';
 import { ensureSigningKey, KeyRing, payloadSigner } from './identity/keys.js';
@@ -68,6 +70,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         new UploadStateSigner(await store.keys.secret('upload-state')),
       ),
       manifests: new ManifestService(store.content),
+      trust: new TrustService(store, driver, verifiers, config),
       tokens: new TokenService(keys, {
         issuer: config.auth.issuer,
         service: config.auth.service,

@@ -12,9 +12,10 @@ const ALLOWED: Record<string, string[]> = {
   storage: [],
   registry: ['errors', 'oci', 'storage'],
   identity: ['access', 'config', 'errors', 'oci', 'storage'],
-  admin: ['access', 'config', 'errors', 'identity', 'oci', 'storage'],
+  trust: ['config', 'errors', 'oci', 'storage'],
+  admin: ['access', 'config', 'errors', 'identity', 'oci', 'storage', 'trust'],
   audit: ['config', 'errors', 'storage'],
-  http: ['access', 'admin', 'audit', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage'],
+  http: ['access', 'admin', 'audit', 'config', 'errors', 'identity', 'log', 'oci', 'registry', 'storage', 'trust'],
 };
 /** access/ decides; it does no I/O. */
 const PURE = new Set(['access']);

@@ -3,7 +3,8 @@ import type { Anchors, Outcome } from './verify/evidence.js';
 /** The verifiers the collector hands each kind of signature to (bound in `verify/index.ts`). */
 export interface Verifiers {
   cosignLayer(layer: { mediaType: string; annotations: Record<string, string>; blob: Buffer }, target: string, anchors: Anchors, source: string): Outcome;
-  sigstoreBundle(blob: Buffer, target: string, anchors: Anchors, source: string): Outcome;
+  /** `manifest` is the signed manifest's bytes, which a message-signature bundle signs directly. */
+  sigstoreBundle(blob: Buffer, target: string, anchors: Anchors, source: string, manifest: Buffer): Outcome;
   notation(envelope: Buffer, envelopeType: string, target: { digest: string; size: number; mediaType: string }, anchors: Anchors, source: string): Outcome;
 }
 

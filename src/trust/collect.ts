@@ -80,7 +80,7 @@ function verifyLayer(
   source: string,
 ): Outcome {
   try {
-    if (kind === 'sigstore-bundle') return verifiers.sigstoreBundle(blob, target.digest, anchors, source);
+    if (kind === 'sigstore-bundle') return verifiers.sigstoreBundle(blob, target.digest, anchors, source, target.content);
     if (kind === 'notation') {
       return verifiers.notation(blob, layer.mediaType, { digest: target.digest, size: target.size, mediaType: target.mediaType }, anchors, source);
     }
