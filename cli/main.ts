@@ -13,6 +13,7 @@ import { keysCommand } from './commands/keys.js';
 import { loginCommand } from './commands/login.js';
 import { robotCommand } from './commands/robots.js';
 import { tokenCommand } from './commands/tokens.js';
+import { quarantineCommand, scanCommand, tagCommand, trustCommand } from './commands/trust.js';
 import { userCommand } from './commands/users.js';
 import { UsageError } from './context.js';
 
@@ -44,6 +45,10 @@ export async function main(argv: string[]): Promise<void> {
   program.addCommand(loginCommand());
   program.addCommand(explainCommand());
   program.addCommand(whoCanCommand());
+  program.addCommand(trustCommand());
+  program.addCommand(quarantineCommand());
+  program.addCommand(tagCommand());
+  program.addCommand(scanCommand());
 
   try {
     await program.parseAsync(argv);

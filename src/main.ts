@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { applyConfigPolicies } from './admin/index.js';
 import { AuditExporter } from './audit/export/exporter.js';
 import { AuditRecorder } from './audit/recorder.js';
 import { pruneAudit } from './audit/retention.js';
@@ -11,8 +12,6 @@ import { buildServer } from './http/server.js';
 import type { Services } from './http/services.js';
 import { Authenticator } from './identity/authenticate.js';
 import { bootstrapAdmin } from './identity/bootstrap.js';
-import { TrustService } from './trust/index.js';
-import { verifiers } from './trust/verify/index.js';
 import { Directory } from './identity/directory.js';
 import { Federation } from './identity/federation/service.js';
 import { ensureSigningKey, KeyRing, payloadSigner } from './identity/keys.js';
@@ -25,6 +24,8 @@ import { UploadStateSigner } from './registry/upload-state.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobDriver } from './storage/blobs/filesystem.js';
 import { openMetadataStore } from './storage/metadata/index.js';
+import { TrustService } from './trust/index.js';
+import { verifiers } from './trust/verify/index.js';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 const BUNDLE_CHECK_MS = 60 * 1000;
@@ -51,6 +52,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       logger.info({ file: boot.passwordFile }, 'created the first admin');
     }
 
+    const policies = await applyConfigPolicies(store, config);
+    if (policies.length > 0) logger.info({ namespaces: policies }, 'applied trust policies from the config file');
     const directory = new Directory(store);
     const federation = new Federation(store, directory, config.federation.issuers, { cooldownMs: config.federation.keyRefetchSeconds * 1000 });
     for (const alias of await federation.aliasesNamingUsers()) {

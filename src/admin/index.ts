@@ -6,6 +6,10 @@ import { FederationAdmin } from './federation.js';
 import { HygieneAdmin } from './hygiene.js';
 import { IncidentAdmin } from './incident.js';
 import { PeopleAdmin } from './people.js';
+import { TrustAdmin, trustStage } from './trust.js';
+import { FilesystemBlobDriver } from '../storage/blobs/filesystem.js';
+import { TrustService } from '../trust/index.js';
+import { verifiers } from '../trust/verify/index.js';
 
 /**
  * Every administrative operation, shared by the `portcullis` CLI and the admin API so that
@@ -19,18 +23,23 @@ export class Admin {
   readonly incident: IncidentAdmin;
   readonly hygiene: HygieneAdmin;
   readonly explain: ExplainAdmin;
+  readonly trust: TrustAdmin;
 
-  constructor(store: MetadataStore, config: Config) {
+  /** `trust` is the server's own trust service; the CLI builds one over the same store and blobs. */
+  constructor(store: MetadataStore, config: Config, trust?: TrustService) {
+    const service = trust ?? new TrustService(store, new FilesystemBlobDriver(config.blobs.path ?? config.dataDir), verifiers, config);
     this.people = new PeopleAdmin(store, config);
     this.credentials = new CredentialAdmin(store, config);
     this.federation = new FederationAdmin(store, config);
     this.incident = new IncidentAdmin(store, this.people, this.credentials, this.federation);
     this.hygiene = new HygieneAdmin(store, config);
-    this.explain = new ExplainAdmin(store);
+    this.trust = new TrustAdmin(store, config, service, this.incident);
+    this.explain = new ExplainAdmin(store, trustStage(service, config));
   }
 }
 
 export { AdminError, duration } from './errors.js';
+export { applyConfigPolicies } from './trust.js';
 export type { AllowlistKind } from './people.js';
 export type { RevokeRequest } from './credentials.js';
 export type { RuleInput } from './federation.js';

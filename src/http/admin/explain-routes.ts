@@ -27,11 +27,11 @@ export function registerExplainAdmin(route: Route): void {
   });
 }
 
-function queryOf(request: FastifyRequest): URLSearchParams {
+export function queryOf(request: FastifyRequest): URLSearchParams {
   return new URLSearchParams((request.raw.url ?? '').split('?')[1] ?? '');
 }
 
-function required(query: URLSearchParams, key: string): string {
+export function required(query: URLSearchParams, key: string): string {
   const value = query.get(key);
   if (!value) throw new RegistryError('BAD_REQUEST', `give ${key} as a query parameter`);
 

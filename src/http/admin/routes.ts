@@ -3,6 +3,7 @@ import { Admin, duration, type AllowlistKind } from '../../admin/index.js';
 import type { Conditions } from '../../storage/metadata/index.js';
 import { registerAuditAdmin } from './audit-routes.js';
 import { registerExplainAdmin } from './explain-routes.js';
+import { registerTrustAdmin } from './trust-routes.js';
 import { RegistryError } from '../../errors/registry-error.js';
 import type { Caller } from '../caller.js';
 import type { Services } from '../services.js';
@@ -30,7 +31,7 @@ const done: Answer = { status: 204 };
  * admin role on `*` at the time of the request.
  */
 export function registerAdmin(app: FastifyInstance, services: Services): void {
-  const admin = new Admin(services.store, services.config);
+  const admin = new Admin(services.store, services.config, services.trust);
   const route: Route = (method, path, handler) => {
     app.route({
       method,
@@ -169,6 +170,7 @@ export function registerAdmin(app: FastifyInstance, services: Services): void {
     return ok({ credentials: await admin.hygiene.report(days) });
   });
   registerAuditAdmin(route, services);
+  registerTrustAdmin(route);
   registerExplainAdmin(route);
   route('GET', '/keys', async ({ admin }) => ok({ keys: await admin.credentials.keys() }));
   route('POST', '/keys/rotate', async ({ admin }) => created(await admin.credentials.rotateKeys()));

@@ -308,6 +308,19 @@ export class ContentStore {
     return rows.map((r) => r.parent);
   }
 
+  /** Every manifest, in any repository, that lists `digest` among its blobs or manifests. */
+  async manifestsReferencing(digest: string, limit: number): Promise<{ repository: string; digest: string }[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select(['repository', 'parent'])
+      .where('child', '=', digest)
+      .orderBy('repository')
+      .limit(limit)
+      .execute();
+
+    return rows.map((r) => ({ repository: r.repository, digest: r.parent }));
+  }
+
   /** Manifests of `repository` whose subject is `subject`, oldest first. */
   async referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]> {
     let query = this.db

@@ -375,6 +375,8 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .execute();
         // Why a tag moved against the namespace's tag rules (an admin's override), when it did.
         await db.schema.alterTable('tag_history').addColumn('note', 'text').execute();
+        // "Which images hold this leaked layer", across repositories, for the exposure report.
+        await db.schema.createIndex('manifest_references_any_child').on('manifest_references').column('child').execute();
       },
     },
   };
