@@ -1,7 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
-import type { Verifiers } from './artifacts.js';
+import { isAttachment, type Verifiers } from './artifacts.js';
 import { PullGate } from './pull.js';
 import { TagRules } from './push.js';
 import { TrustState } from './state.js';
@@ -12,7 +12,12 @@ export class TrustService {
   readonly gate: PullGate;
   readonly tags: TagRules;
 
-  constructor(store: MetadataStore, driver: BlobDriver, verifiers: Verifiers, config: Config) {
+  constructor(
+    private readonly store: MetadataStore,
+    driver: BlobDriver,
+    verifiers: Verifiers,
+    config: Config,
+  ) {
     this.state = new TrustState(store);
     this.gate = new PullGate(
       this.state,
@@ -23,6 +28,21 @@ export class TrustService {
       (digest) => store.trust.release(digest),
     );
     this.tags = new TagRules(this.state, store.content, store.trust);
+  }
+
+  /**
+   * After a manifest is stored: with staged delivery, a new image waits in quarantine until
+   * its checks pass (the first pull after they do releases it). Attachments are never staged,
+   * since verifiers must be able to read them.
+   */
+  async afterPush(repository: string, digest: string): Promise<boolean> {
+    const active = await this.state.policyFor(repository);
+    if (!active?.policy?.stagedDelivery) return false;
+    const manifest = await this.store.content.manifest(repository, digest);
+    if (!manifest || isAttachment(manifest.subject, manifest.artifactType, manifest.content)) return false;
+    if ((await this.gate.verdictWithParents(manifest, active)).allowed) return false;
+
+    return this.store.trust.quarantine({ digest: manifest.digest, kind: 'staged', reason: 'staged delivery: waiting until its signature and attestation checks pass', actor: 'portcullis' });
   }
 
   /** Why a blob may not be pulled (it is quarantined), or undefined. */

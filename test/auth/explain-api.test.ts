@@ -40,7 +40,7 @@ describe('admin API: /explain and /who-can', () => {
         { stage: 'identity', outcome: 'pass', detail: 'user alice: enabled' },
         { stage: 'bindings', outcome: 'pass', detail: 'push granted by writer on namespace team' },
         { stage: 'network', outcome: 'pass', detail: '10.0.0.1 is allowed: namespace team allows 10.0.0.0/8' },
-        { stage: 'trust', outcome: 'skip', detail: 'no trust policy configured' },
+        { stage: 'trust', outcome: 'pass', detail: 'no trust policy; secret scan warn' },
       ],
     });
 

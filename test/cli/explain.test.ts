@@ -30,7 +30,7 @@ describe('portcullis explain and who-can', () => {
         'identity\tpass\tuser alice: enabled',
         'bindings\tpass\tpush granted by writer on namespace team',
         'network\tpass\tno address rules apply',
-        'trust\tskip\tno trust policy configured',
+        'trust\tpass\tno trust policy; secret scan warn',
         'allow: alice may push team/app',
         '',
       ].join('\n'),

@@ -39,6 +39,7 @@ export async function putManifest(ctx: V2Context): Promise<void> {
     if (problem) refuse(ctx, problem);
   }
   const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
+  if (await ctx.services.trust.afterPush(ctx.name, result.digest)) ctx.request.logFields = { ...ctx.request.logFields, trust: 'staged: quarantined until its checks pass' };
   const { reply } = ctx;
   reply
     .code(201)
