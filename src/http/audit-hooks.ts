@@ -16,6 +16,8 @@ export interface AuditFacts {
   resource?: string;
   /** Set when a mount was asked for. */
   mount?: boolean;
+  /** The manifest a tag resolved to, when the trust policy refused it (no digest header goes out then). */
+  digest?: string;
 }
 
 /** Who is asking, as the audit record names them. */
@@ -118,7 +120,7 @@ function eventOf(request: FastifyRequest, reply: FastifyReply): AuditEvent | und
     userAgent: typeof request.headers['user-agent'] === 'string' ? request.headers['user-agent'].slice(0, 256) : null,
     repository: facts.repository ?? null,
     reference: admin ? request.url.split('?')[0]! : (facts.reference ?? null),
-    digest: typeof digest === 'string' ? digest : facts.resource === 'blobs/:param' ? (facts.reference ?? null) : null,
+    digest: typeof digest === 'string' ? digest : facts.resource === 'blobs/:param' ? (facts.reference ?? null) : (facts.digest ?? null),
     bytes: request.method === 'GET' && status < 300 && Number.isFinite(length) ? length : null,
   };
 }

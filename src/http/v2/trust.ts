@@ -34,7 +34,10 @@ export async function enforcePull(ctx: V2Context, manifest: ManifestRecord): Pro
   if (check.wouldRefuse) {
     ctx.request.logFields = { ...ctx.request.logFields, trust: `audit mode, would refuse: ${check.wouldRefuse}` };
   }
-  if (check.refusal) refuse(ctx, check.refusal);
+  if (check.refusal) {
+    if (ctx.request.audit) ctx.request.audit.digest = manifest.digest;
+    refuse(ctx, check.refusal);
+  }
 }
 
 /** Refuses a blob that is quarantined. */

@@ -1,0 +1,89 @@
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { RegistryClient, sha256 } from '../helpers/client.js';
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const EMPTY_CONFIG = Buffer.from('{}');
+
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicPem: string;
+}
+
+export function p256(): SigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+
+  return { privateKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** The simple-signing payload cosign signs for a manifest digest (PROTOCOLS.md §3.1). */
+export function simpleSigningPayload(repository: string, digest: string): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      critical: { identity: { 'docker-reference': `registry.test/${repository}` }, image: { 'docker-manifest-digest': digest }, type: 'cosign container image signature' },
+      optional: null,
+    }),
+  );
+}
+
+/**
+ * Signs `digest` the way cosign 2 stores a key-based signature: a manifest at tag
+ * `sha256-<hex>.sig` whose one layer is the payload, with the DER ECDSA signature in an annotation.
+ */
+export async function cosignSign(client: RegistryClient, repository: string, digest: string, key: SigningKey, payload = simpleSigningPayload(repository, digest)) {
+  const signature = sign('sha256', payload, key.privateKey).toString('base64');
+  const payloadDigest = await client.pushBlob(repository, payload);
+  const configDigest = await client.pushBlob(repository, EMPTY_CONFIG);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: EMPTY_CONFIG.length },
+      layers: [
+        {
+          mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
+          digest: payloadDigest,
+          size: payload.length,
+          annotations: { 'dev.cosignproject.cosign/signature': signature },
+        },
+      ],
+    }),
+  );
+  const tag = `${digest.replace(':', '-')}.sig`;
+  const res = await client.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+  if (res.status !== 201) throw new Error(`pushing the signature gave ${res.status}: ${await res.text()}`);
+
+  return { tag, digest: sha256(manifest) };
+}
+
+/** Pushes an index over the given manifests under `tag`. */
+export async function pushIndex(client: RegistryClient, repository: string, tag: string, children: { digest: string; size: number }[]) {
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: children.map((c, i) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: c.size, platform: { architecture: i === 0 ? 'amd64' : 'arm64', os: 'linux' } })),
+    }),
+  );
+  const res = await client.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: index, headers: { 'Content-Type': OCI_INDEX } });
+  if (res.status !== 201) throw new Error(`pushing the index gave ${res.status}: ${await res.text()}`);
+
+  return { digest: sha256(index), size: index.length };
+}
+
+/** An admin API call with an admin token. */
+export async function adminApi(client: RegistryClient, method: string, path: string, body?: unknown): Promise<Response> {
+  return client.request(`/admin/v1${path}`, {
+    method,
+    scope: 'registry:admin:*',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** The error message of a registry error response. */
+export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  const body = (await res.json()) as { errors: { code: string; message: string }[] };
+
+  return body.errors[0]!;
+}
