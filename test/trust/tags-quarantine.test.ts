@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withStore } from '../auth/support/accounts.js';
+import { RegistryClient } from '../helpers/client.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { adminApi, cosignSign, errorOf, OCI_MANIFEST, p256, type SigningKey } from './support.js';
+
+describe('tag rules, quarantine and staged delivery', () => {
+  let registry: TestRegistry;
+  let admin: RegistryClient;
+  let key: SigningKey;
+
+  const put = (repository: string, tag: string, manifest: Buffer) =>
+    admin.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+    key = p256();
+    const res = await adminApi(admin, 'PUT', '/trust/policy?namespace=rel', { signers: [{ name: 'release', key: key.publicPem }], requireSignature: false, immutableTags: ['v*'] });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+  afterAll(() => registry.close());
+
+  describe('immutable tags', () => {
+    it('refuses moving an immutable tag, and leaves neither the tag moved nor the new manifest stored', async () => {
+      const first = await admin.pushImage('rel/app', 'v1.0');
+      const second = await admin.pushImage('rel/app', 'scratch');
+      const res = await put('rel/app', 'v1.0', second.manifest);
+      expect(res.status).toBe(403);
+      expect(await errorOf(res)).toEqual({ code: 'DENIED', message: `tag v1.0 is immutable (pattern v*) and points at ${first.digest}` });
+      expect((await admin.request('/v2/rel/app/manifests/v1.0')).headers.get('docker-content-digest')).toBe(first.digest);
+      // Pushing the same manifest again is not a move.
+      expect((await put('rel/app', 'v1.0', first.manifest)).status).toBe(201);
+    });
+
+    it('refuses deleting an immutable tag, its manifest, or the signatures of its manifest', async () => {
+      const image = await admin.pushImage('rel/app', 'v2.0');
+      const sig = await cosignSign(admin, 'rel/app', image.digest, key);
+      for (const ref of ['v2.0', image.digest, sig.tag, sig.digest]) {
+        const res = await admin.request(`/v2/rel/app/manifests/${ref}`, { method: 'DELETE' });
+        expect(res.status, ref).toBe(403);
+        expect((await errorOf(res)).code).toBe('DENIED');
+      }
+      expect((await admin.request('/v2/rel/app/manifests/v2.0')).status).toBe(200);
+      expect((await admin.request(`/v2/rel/app/manifests/${sig.tag}`)).status).toBe(200);
+    });
+
+    it('lets ordinary tags be deleted', async () => {
+      await admin.pushImage('rel/app', 'temp');
+      expect((await admin.request('/v2/rel/app/manifests/temp', { method: 'DELETE' })).status).toBe(202);
+    });
+  });
+
+  describe('rollback', () => {
+    it('refuses moving a tag back to a manifest it named before, or to one older than its target', async () => {
+      const a = await admin.pushImage('rel/svc', 'older');
+      const b = await admin.pushImage('rel/svc', 'latest');
+      expect((await put('rel/svc', 'latest', a.manifest)).status).toBe(403);
+      const c = await admin.pushImage('rel/svc', 'latest');
+      const back = await put('rel/svc', 'latest', b.manifest);
+      expect(back.status).toBe(403);
+      expect((await errorOf(back)).message).toBe(`rollback refused: tag latest pointed at ${b.digest} before`);
+      expect((await admin.request('/v2/rel/svc/manifests/latest')).headers.get('docker-content-digest')).toBe(c.digest);
+    });
+
+    it('lets an admin override it, recorded with the reason in the tag history and the audit log', async () => {
+      const history = async () => (await (await adminApi(admin, 'GET', '/tags/history?repository=rel/svc&tag=latest')).json()) as { history: { digest: string; note: string | null; actor: string }[] };
+      const before = (await history()).history;
+      const target = before[0]!.digest;
+      const res = await adminApi(admin, 'POST', '/tags/override', { repository: 'rel/svc', tag: 'latest', digest: target, reason: 'revert bad release' });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { overrode: string }).overrode).toMatch(/^rollback refused/);
+      const after = (await history()).history;
+      expect(after).toHaveLength(before.length + 1);
+      expect(after.at(-1)).toMatchObject({ digest: target, actor: 'api:admin' });
+      expect(after.at(-1)!.note).toMatch(/^override by api:admin: revert bad release \(rule: rollback refused/);
+      const audit = await withStore(registry, (store) => store.audit.query({ actions: ['admin.post'] }, 0, 100));
+      expect(audit.some((r) => r.reference === '/admin/v1/tags/override' && r.outcome === 'allowed')).toBe(true);
+    });
+
+    it('refuses an override without a reason or for a manifest the repository lacks', async () => {
+      expect((await adminApi(admin, 'POST', '/tags/override', { repository: 'rel/svc', tag: 'latest', digest: `sha256:${'0'.repeat(64)}`, reason: 'x' })).status).toBe(404);
+      expect((await adminApi(admin, 'POST', '/tags/override', { repository: 'rel/svc', tag: 'latest', digest: `sha256:${'0'.repeat(64)}`, reason: ' ' })).status).toBe(400);
+    });
+  });
+
+  describe('quarantine', () => {
+    it('refuses pulls of a quarantined manifest and its blobs with the reason, and serves them again once released', async () => {
+      const image = await admin.pushImage('free/app', 'v1');
+      for (const digest of [image.digest, image.layerDigest]) {
+        expect((await adminApi(admin, 'POST', '/quarantine', { digest, reason: 'CVE-2026-0001 under review' })).status).toBe(201);
+      }
+      const manifest = await admin.request('/v2/free/app/manifests/v1');
+      expect(manifest.status).toBe(403);
+      expect(await errorOf(manifest)).toEqual({ code: 'DENIED', message: `${image.digest} is quarantined: CVE-2026-0001 under review` });
+      expect((await admin.request(`/v2/free/app/blobs/${image.layerDigest}`)).status).toBe(403);
+      expect((await adminApi(admin, 'POST', '/quarantine', { digest: image.digest, reason: 'again' })).status).toBe(409);
+
+      for (const digest of [image.digest, image.layerDigest]) expect((await adminApi(admin, 'DELETE', `/quarantine/${digest}`)).status).toBe(200);
+      expect((await admin.request('/v2/free/app/manifests/v1')).status).toBe(200);
+      expect((await admin.request(`/v2/free/app/blobs/${image.layerDigest}`)).status).toBe(200);
+      const audit = await withStore(registry, (store) => store.audit.query({ actions: ['admin.delete'] }, 0, 100));
+      expect(audit.filter((r) => r.reference?.startsWith('/admin/v1/quarantine/sha256:'))).toHaveLength(2);
+    });
+
+    it('refuses a quarantine without a valid digest or a reason', async () => {
+      expect((await adminApi(admin, 'POST', '/quarantine', { digest: 'sha256:nothex', reason: 'x' })).status).toBe(400);
+      expect((await adminApi(admin, 'POST', '/quarantine', { digest: `sha256:${'a'.repeat(64)}`, reason: '' })).status).toBe(400);
+      expect((await adminApi(admin, 'DELETE', `/quarantine/sha256:${'b'.repeat(64)}`)).status).toBe(404);
+    });
+  });
+
+  describe('staged delivery', () => {
+    it('keeps a new push quarantined until it is signed, then releases it on the next pull and records the release', async () => {
+      const res = await adminApi(admin, 'PUT', '/trust/policy?namespace=staged', { signers: [{ name: 'release', key: key.publicPem }], stagedDelivery: true });
+      expect(res.status).toBe(200);
+      const image = await admin.pushImage('staged/app', 'v1');
+      const list = (await (await adminApi(admin, 'GET', '/quarantine')).json()) as { quarantined: { digest: string; kind: string }[] };
+      expect(list.quarantined).toContainEqual(expect.objectContaining({ digest: image.digest, kind: 'staged' }));
+      const refused = await admin.request('/v2/staged/app/manifests/v1');
+      expect(refused.status).toBe(403);
+      expect((await errorOf(refused)).message).toContain('is quarantined: staged delivery');
+
+      await cosignSign(admin, 'staged/app', image.digest, key);
+      expect((await admin.request('/v2/staged/app/manifests/v1')).status).toBe(200);
+      const after = (await (await adminApi(admin, 'GET', '/quarantine')).json()) as { quarantined: { digest: string }[] };
+      expect(after.quarantined.map((q) => q.digest)).not.toContain(image.digest);
+      const audit = await withStore(registry, (store) => store.audit.query({ digest: image.digest, actions: ['quarantine.release'] }, 0, 10));
+      expect(audit[0]?.reason).toMatch(/^staged checks passed/);
+    });
+  });
+});
