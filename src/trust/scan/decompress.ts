@@ -44,7 +44,9 @@ export interface Inflated {
 }
 
 /** Sniffs the compression and returns the decompressed stream. */
-export async function inflate(input: AsyncIterable<Uint8Array>): Promise<Inflated> {
+export async function inflate(
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): Promise<Inflated> {
   const counter = { bytes: 0 };
   const source = counted(input, counter)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
@@ -70,7 +72,7 @@ export async function inflate(input: AsyncIterable<Uint8Array>): Promise<Inflate
 }
 
 async function* counted(
-  input: AsyncIterable<Uint8Array>,
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   counter: { bytes: number },
 ): AsyncGenerator<Buffer> {
   try {

@@ -70,11 +70,11 @@ class LayerWalker implements TarVisitor {
  * scan with `complete: false` and a `problem`, keeping the findings seen before. Only a
  * failure to read `input` itself is thrown (with the reader's own error).
  *
- * @param input the blob's bytes, as a stream or any async iterable of buffers
+ * @param input the blob's bytes: a stream, or any (async) iterable of buffers
  * @param options caps against bombs; unset fields take {@link DEFAULT_LIMITS}
  */
 export async function scanLayer(
-  input: AsyncIterable<Uint8Array> | Readable,
+  input: Readable | AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ScanLimits = {},
 ): Promise<LayerScan> {
   const limits = withDefaults(options);
@@ -93,9 +93,9 @@ export async function scanLayer(
       if (limits.maxRatio && inflated.compression !== 'none' && result.bytes > limits.maxRatio * ratioBase) {
         throw new LimitReached(`layer expands more than ${limits.maxRatio} times its compressed size`);
       }
-      tar.push(chunk);
-      // Bytes after the end-of-archive blocks are padding; stop reading there.
-      if (tar.ended) break;
+      // After the end-of-archive blocks the rest is padding; it is still read (and counted)
+      // so the compressed stream's own end and checksum are verified.
+      if (!tar.ended) tar.push(chunk);
     }
     tar.finish();
   } catch (err) {

@@ -201,7 +201,8 @@ function isZero(block: Buffer): boolean {
 
 /** The header checksum treats its own 8 bytes as spaces; some writers summed signed bytes. */
 function checksumMatches(block: Buffer): boolean {
-  const stored = readNumber(block, 148, 8);
+  const stored = readOctal(block, 148, 8);
+  if (stored === undefined) return false;
   let unsigned = 8 * 0x20;
   let signed = 8 * 0x20;
   for (let i = 0; i < BLOCK; i++) {
@@ -221,11 +222,18 @@ function readNumber(block: Buffer, at: number, length: number): number {
     for (let i = at + 1; i < at + length; i++) value = value * 256 + block[i]!;
     return value;
   }
-  const text = block.toString('latin1', at, at + length).replace(/[\0 ]+$/, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new TarError('malformed number in tar header');
+  const value = readOctal(block, at, length);
+  if (value === undefined) throw new TarError('malformed number in tar header');
 
-  return parseInt(text, 8);
+  return value;
+}
+
+/** Octal ASCII padded with spaces or NULs; undefined when it is not octal. */
+function readOctal(block: Buffer, at: number, length: number): number | undefined {
+  const text = block.toString('latin1', at, at + length).replace(/\0.*$/s, '').trim();
+  if (text === '') return 0;
+
+  return /^[0-7]+$/.test(text) ? parseInt(text, 8) : undefined;
 }
 
 function cString(block: Buffer, at: number, length: number): string {
