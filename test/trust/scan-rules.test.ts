@@ -72,6 +72,22 @@ const CASES: Case[] = [
     return { name: `${kind as string} private key`, rule: 'private-key', path: 'root/.ssh/key', content: `\n${text}`, secret: body, line: 2 };
   }),
   {
+    name: 'private key flattened onto one line in an env var',
+    rule: 'private-key',
+    path: 'app/.env',
+    content: `TLS_KEY="${rsa.text.replace(/\n/g, ' ')}"\n`,
+    secret: rsa.body,
+    line: 1,
+  },
+  {
+    name: 'private key with JSON escapes',
+    rule: 'private-key',
+    path: 'app/key.json',
+    content: JSON.stringify({ key: ec.text }),
+    secret: ec.body,
+    line: 1,
+  },
+  {
     name: 'legacy encrypted PEM with header lines',
     rule: 'private-key',
     path: 'etc/ssl/private/server.key',
@@ -270,6 +286,11 @@ const certificate = pemKey('', 71, 'CERTIFICATE').text;
 const LOOK_ALIKES: [name: string, path: string, content: string][] = [
   ['public key and certificate blocks', 'etc/ssl/certs/ca.pem', `${publicKey}\n${certificate}`],
   ['a key header with elided body', 'docs/README.md', `${['-----', 'BEGIN RSA PRIVATE KEY', '-----'].join('')}\n...\n`],
+  [
+    'code that checks for a key header',
+    'node_modules/jose/key/import.js',
+    `if (pem.indexOf("${['-----', 'BEGIN PRIVATE KEY', '-----'].join('')}") !== 0)\n  throw new TypeError('"pkcs8" must be PKCS#8 formatted string; ${'see the documentation '.repeat(5)}');\n`,
+  ],
   [
     'the documented AWS example pair',
     'docs/aws.md',

@@ -2,14 +2,15 @@
  * Scans one file's bytes, fed in pieces, with the content rules (and the assignment rule
  * for dotenv files).
  *
- * Bytes are gathered into blocks of up to {@link BLOCK} and read as latin1 (one char per
- * byte, so offsets stay byte offsets and binary files cost the same as text). A keyword hit
+ * Bytes are gathered into blocks of up to {@link BLOCK} and searched for keywords as bytes;
+ * only a block with a hit is turned into a latin1 string (one char per byte, so offsets stay
+ * byte offsets and binary files cost the same as text) for the rules' regexes. A keyword hit
  * is judged only once {@link MAX_MATCH} chars after it are at hand (or the file ended), and
  * the last {@link MAX_BEFORE} chars before the judged region are kept for look-behinds, so a
  * secret cut by a block boundary is still judged whole and exactly once.
  */
 
-import { KEYWORDS, TARGETS } from './prefilter.js';
+import { findKeywords } from './prefilter.js';
 import {
   ASSIGNMENT_RULE,
   MAX_BEFORE,
@@ -37,8 +38,8 @@ export class FileScanner {
   private pieces: Buffer[] = [];
   private pieceBytes = 0;
   private taken = 0;
-  /** Text kept from the previous block, and the file offset of its first char. */
-  private tail = '';
+  /** Bytes kept from the previous block, and the file offset of the first. */
+  private tail = Buffer.alloc(0);
   private tailStart = 0;
   /** Keyword hits starting before this file offset have been judged. */
   private checkedTo = 0;
@@ -88,35 +89,37 @@ export class FileScanner {
     const block = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces);
     this.pieces = [];
     this.pieceBytes = 0;
-    const fresh = block.toString('latin1');
-    if (this.envText !== undefined && this.envText.length < ENV_TEXT_MAX) this.envText += fresh;
+    if (this.envText !== undefined && this.envText.length < ENV_TEXT_MAX) {
+      this.envText += block.toString('latin1');
+    }
 
-    const text = this.tail + fresh;
+    const data = this.tail.length > 0 ? Buffer.concat([this.tail, block]) : block;
     const start = this.tailStart;
-    const limit = final ? text.length : text.length - MAX_MATCH;
+    const limit = final ? data.length : data.length - MAX_MATCH;
     if (limit > this.checkedTo - start) {
-      this.search(text, this.checkedTo - start, limit);
+      this.search(data, this.checkedTo - start, limit);
       this.checkedTo = start + limit;
     }
     if (final) return;
 
     const keepFrom = Math.max(0, this.checkedTo - start - MAX_BEFORE);
-    this.linesBeforeTail += countLines(text, 0, keepFrom);
-    this.tail = text.slice(keepFrom);
+    this.linesBeforeTail += countLines(data, 0, keepFrom);
+    // A copy, so the kept bytes do not pin the whole decompressed chunk they came from.
+    this.tail = Buffer.from(data.subarray(keepFrom));
     this.tailStart = start + keepFrom;
   }
 
-  /** Judges keyword hits at text positions [from, limit). */
-  private search(text: string, from: number, limit: number): void {
-    const lines = new LineCounter(text, this.linesBeforeTail);
-    KEYWORDS.lastIndex = from;
-    for (let hit = KEYWORDS.exec(text); hit !== null && hit.index < limit; hit = KEYWORDS.exec(text)) {
-      // Step one char, not past the keyword, so keywords inside others are seen too.
-      KEYWORDS.lastIndex = hit.index + 1;
-      const targets = TARGETS.get(hit[0])!;
-      if (targets.marker) this.markers.add(hit[0]);
-      for (const rule of targets.rules) this.tryRule(rule, text, hit.index, lines);
-    }
+  /** Judges keyword hits at positions [from, limit). */
+  private search(data: Buffer, from: number, limit: number): void {
+    let text: string | undefined;
+    let lines: LineCounter | undefined;
+    findKeywords(data, from, limit, (at, targets) => {
+      if (targets.marker) this.markers.add(targets.keyword);
+      if (targets.rules.length === 0) return;
+      text ??= data.toString('latin1');
+      lines ??= new LineCounter(data, this.linesBeforeTail);
+      for (const rule of targets.rules) this.tryRule(rule, text, at, lines);
+    });
   }
 
   private tryRule(rule: ContentRule, text: string, hit: number, lines: LineCounter): void {
@@ -142,7 +145,7 @@ export class FileScanner {
   /** Dotenv lines whose key names a secret; lines a content rule already reported are left out. */
   private scanAssignments(text: string): void {
     const reported = new Set([...this.findings.values()].map((finding) => finding.line));
-    const lines = new LineCounter(text, 0);
+    const lines = new LineCounter(Buffer.from(text, 'latin1'), 0);
     const pattern = new RegExp(ASSIGNMENT_RULE.line.source, ASSIGNMENT_RULE.line.flags);
     for (const match of text.matchAll(pattern)) {
       const value = envValue(match[2]!);
@@ -172,20 +175,20 @@ function defaultSecret(match: RegExpExecArray): string | undefined {
   return looksFake(secret) ? undefined : secret;
 }
 
-function countLines(text: string, from: number, to: number): number {
+function countLines(data: Buffer, from: number, to: number): number {
   let count = 0;
-  for (let i = text.indexOf('\n', from); i !== -1 && i < to; i = text.indexOf('\n', i + 1)) count++;
+  for (let i = data.indexOf(10, from); i !== -1 && i < to; i = data.indexOf(10, i + 1)) count++;
 
   return count;
 }
 
-/** 1-based line numbers for increasing positions in one text, counting each newline once. */
+/** 1-based line numbers for positions in one block, counting each newline once. */
 class LineCounter {
   private position = 0;
   private lines: number;
 
   constructor(
-    private readonly text: string,
+    private readonly data: Buffer,
     linesBefore: number,
   ) {
     this.lines = linesBefore;
@@ -193,9 +196,9 @@ class LineCounter {
 
   lineAt(position: number): number {
     if (position < this.position) {
-      this.lines -= countLines(this.text, position, this.position);
+      this.lines -= countLines(this.data, position, this.position);
     } else {
-      this.lines += countLines(this.text, this.position, position);
+      this.lines += countLines(this.data, this.position, position);
     }
     this.position = position;
 

@@ -55,8 +55,16 @@ const PEM_BODY_MAX = 8192;
 function pemSecret(match: RegExpExecArray, text: string): string | undefined {
   const start = match.index + match[0].length;
   const end = text.indexOf('-----END', start);
-  const stop = end === -1 || end - start > PEM_BODY_MAX ? start + PEM_BODY_MAX : end;
-  const body = keyBody(text.slice(start, stop));
+  const closed = end !== -1 && end - start <= PEM_BODY_MAX;
+  const block = text
+    .slice(start, closed ? end : start + PEM_BODY_MAX)
+    .replace(/\\[nr]/g, '\n')
+    .replace(/^[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\n]*$/gm, '');
+  // The body must be base64 from the header on: code that merely names the header
+  // (`pem.startsWith("-----BEGIN PRIVATE KEY-----")`) continues with other characters.
+  const run = /^[\sA-Za-z0-9+/=]*/.exec(block)![0];
+  if (closed && run.length !== block.length) return undefined;
+  const body = keyBody(run);
 
   // A header followed by "..." or "<your key>" is documentation, not a key.
   return body.length >= 64 ? body : undefined;
