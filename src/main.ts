@@ -73,7 +73,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         new UploadStateSigner(await store.keys.secret('upload-state')),
       ),
       manifests: new ManifestService(store.content),
-      trust: new TrustService(store, driver, verifiers, config),
+      trust: new TrustService(store, driver, verifiers, config, (err, digest) => logger.warn({ err, digest }, 'secret scan of a blob failed')),
       tokens: new TokenService(keys, {
         issuer: config.auth.issuer,
         service: config.auth.service,

@@ -3,6 +3,7 @@ import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { isAttachment, type Verifiers } from './artifacts.js';
 import { PullGate } from './pull.js';
+import { SecretScanner } from './scanning.js';
 import { TagRules } from './push.js';
 import { TrustState } from './state.js';
 
@@ -11,12 +12,14 @@ export class TrustService {
   readonly state: TrustState;
   readonly gate: PullGate;
   readonly tags: TagRules;
+  readonly scanner: SecretScanner;
 
   constructor(
     private readonly store: MetadataStore,
     driver: BlobDriver,
     verifiers: Verifiers,
     config: Config,
+    onScanError: (err: unknown, digest: string) => void = () => undefined,
   ) {
     this.state = new TrustState(store);
     this.gate = new PullGate(
@@ -28,6 +31,7 @@ export class TrustService {
       (digest) => store.trust.release(digest),
     );
     this.tags = new TagRules(this.state, store.content, store.trust);
+    this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError);
   }
 
   /**
@@ -45,6 +49,14 @@ export class TrustService {
     return this.store.trust.quarantine({ digest: manifest.digest, kind: 'staged', reason: 'staged delivery: waiting until its signature and attestation checks pass', actor: 'portcullis' });
   }
 
+  /**
+   * Quarantines a manifest whose push the secret scanner flagged (namespace mode
+   * `quarantine`), and the layers holding the secrets, so that neither can be pulled.
+   */
+  async quarantineFindings(digest: string, layers: string[], reason: string): Promise<void> {
+    for (const d of [digest, ...new Set(layers)]) await this.store.trust.quarantine({ digest: d, kind: 'scanner', reason, actor: 'secret-scanner' });
+  }
+
   /** Why a blob may not be pulled (it is quarantined), or undefined. */
   async blobProblem(digest: string): Promise<string | undefined> {
     const q = await this.state.quarantined(digest);
@@ -55,3 +67,4 @@ export class TrustService {
 
 export type { PullCheck } from './pull.js';
 export type { Verifiers } from './artifacts.js';
+export { describeScan, type ManifestScan } from './scanning.js';

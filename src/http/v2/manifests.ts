@@ -4,7 +4,7 @@ import { MAX_MANIFEST_BYTES, parseReference } from '../../registry/manifests.js'
 import { digestOf } from '../../oci/digest.js';
 import { parseManifest } from '../../registry/manifest-parse.js';
 import { readBody, type V2Context } from './context.js';
-import { enforcePull, refuse } from './trust.js';
+import { enforcePull, quarantineFindings, refuse, scanBeforePut } from './trust.js';
 
 /** GET/HEAD /v2/<name>/manifests/<reference> (end-3). HEAD answers the same headers. */
 export async function getManifest(ctx: V2Context): Promise<void> {
@@ -32,13 +32,15 @@ export async function putManifest(ctx: V2Context): Promise<void> {
   const reference = parseReference(ctx.param);
   const body = await readBody(ctx.request, MAX_MANIFEST_BYTES, new RegistryError('MANIFEST_TOO_LARGE'));
   const contentType = bareMediaType(ctx.request.headers['content-type']);
+  // Checked before storing, so that a refused push leaves neither a moved tag nor a new manifest behind.
+  const parsed = parseManifest(contentType, body);
   if ('tag' in reference) {
-    // Checked before storing, so that a refused move leaves neither the tag nor a new manifest behind.
-    parseManifest(contentType, body);
     const problem = await ctx.services.trust.tags.moveProblem(ctx.name, reference.tag, digestOf(body, 'sha256'));
     if (problem) refuse(ctx, problem);
   }
+  const scan = await scanBeforePut(ctx, body, parsed.subject, parsed.artifactType);
   const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
+  if (scan) await quarantineFindings(ctx, result.digest, scan);
   if (await ctx.services.trust.afterPush(ctx.name, result.digest)) ctx.request.logFields = { ...ctx.request.logFields, trust: 'staged: quarantined until its checks pass' };
   const { reply } = ctx;
   reply

@@ -1,5 +1,6 @@
 import { RegistryError } from '../../errors/registry-error.js';
 import type { ManifestRecord } from '../../storage/metadata/content.js';
+import { describeScan, type ManifestScan } from '../../trust/index.js';
 import type { V2Context } from './context.js';
 
 /**
@@ -49,4 +50,25 @@ export async function enforceBlobPull(ctx: V2Context, digest: string): Promise<v
 export function refuse(ctx: V2Context, reason: string): never {
   ctx.request.logFields = { ...ctx.request.logFields, denied: reason };
   throw new RegistryError('DENIED', reason);
+}
+
+/**
+ * Runs the secret scan of a manifest being pushed. In `block` mode a finding refuses the push
+ * (listing layer, path and rule); in `warn` mode the log line and audit record say what was
+ * found. Returns the scan when the manifest must be quarantined once stored.
+ */
+export async function scanBeforePut(ctx: V2Context, body: Buffer, subject: string | null, artifactType: string | null): Promise<ManifestScan | undefined> {
+  const scan = await ctx.services.trust.scanner.manifest(ctx.name, body, subject, artifactType);
+  if (scan.findings.length === 0 && scan.incomplete.length === 0) return undefined;
+  const summary = describeScan(scan);
+  if (scan.mode === 'block') refuse(ctx, `secret scan refused the push: ${summary}`);
+  ctx.request.logFields = { ...ctx.request.logFields, trust: `secret scan (${scan.mode}): ${summary}` };
+
+  return scan.mode === 'quarantine' ? scan : undefined;
+}
+
+export async function quarantineFindings(ctx: V2Context, digest: string, scan: ManifestScan): Promise<void> {
+  const count = scan.findings.length + scan.incomplete.length;
+  const layers = [...scan.findings.map((f) => f.layer), ...scan.incomplete.map((i) => i.layer)];
+  await ctx.services.trust.quarantineFindings(digest, layers, `secret scan found ${count} problem(s); see portcullis scan findings`);
 }

@@ -1,0 +1,131 @@
+import { gzipSync } from 'node:zlib';
+import { compress as zstdCompress } from 'zstd-napi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withStore } from '../auth/support/accounts.js';
+import { RegistryClient, sha256 } from '../helpers/client.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { pemKey, randomText, tarOf, token } from './scan-helpers.js';
+import { adminApi, errorOf, OCI_MANIFEST } from './support.js';
+
+const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
+const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
+
+describe('secret scanning on push', () => {
+  let registry: TestRegistry;
+  let admin: RegistryClient;
+  const key = pemKey('OPENSSH ', 7);
+  const githubToken = token('gh', 'p_', randomText(36, 11));
+
+  /** An image whose first layer holds a private key that the second layer deletes, and whose config holds a token. */
+  const push = async (repository: string, tag: string, { zstd = false, clean = false, salt = `${repository}:${tag}` } = {}) => {
+    // Quarantine holds a digest everywhere, so each image gets its own layers unless a test wants them shared.
+    const lower = tarOf([
+      { name: 'app/main.js', content: `console.log(${JSON.stringify(salt)})\n` },
+      { name: 'root/.ssh/id_ed25519', content: clean ? 'no key here\n' : key.text },
+    ]);
+    const upper = tarOf([{ name: 'root/.ssh/.wh.id_ed25519', content: '' }]);
+    const layers = [lower, upper].map((tar) => (zstd ? zstdCompress(tar) : gzipSync(tar)));
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: salt, config: { Env: ['PATH=/usr/bin', clean ? 'MODE=prod' : `GITHUB_TOKEN=${githubToken}`] }, rootfs: { type: 'layers', diff_ids: [] } }));
+    const digests = [];
+    for (const layer of layers) digests.push(await admin.pushBlob(repository, layer));
+    const configDigest = await admin.pushBlob(repository, config);
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+        layers: layers.map((l, i) => ({ mediaType: zstd ? ZSTD_LAYER : GZIP_LAYER, digest: digests[i], size: l.length })),
+      }),
+    );
+    const res = await admin.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+
+    return { res, digest: sha256(manifest), lower: digests[0]!, upper: digests[1]!, configDigest };
+  };
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+    for (const [namespace, secrets] of [['blk', 'block'], ['qrt', 'quarantine'], ['quiet', 'off']]) {
+      const res = await adminApi(admin, 'PUT', `/trust/policy?namespace=${namespace}`, { secrets, rollback: 'allow' });
+      expect(res.status).toBe(200);
+    }
+  });
+  afterAll(() => registry.close());
+
+  it('block: refuses the manifest with DENIED listing layer, path and rule, never the secret, and stores nothing', async () => {
+    for (const zstd of [false, true]) {
+      const pushed = await push('blk/app', zstd ? 'zstd' : 'gzip', { zstd });
+      expect(pushed.res.status).toBe(403);
+      const error = await errorOf(pushed.res);
+      expect(error.code).toBe('DENIED');
+      expect(error.message).toContain(`layer ${pushed.lower} path root/.ssh/id_ed25519:1: private-key (deleted by ${pushed.upper}, still retrievable)`);
+      expect(error.message).toContain(`layer ${pushed.configDigest} path config.Env[1]`);
+      expect(error.message).not.toContain(key.body.slice(0, 40));
+      expect(error.message).not.toContain(githubToken);
+      expect((await admin.request(`/v2/blk/app/manifests/${pushed.digest}`)).status).toBe(404);
+    }
+  });
+
+  it('block: lets a clean image through', async () => {
+    expect((await push('blk/app', 'clean', { clean: true })).res.status).toBe(201);
+    expect((await admin.request('/v2/blk/app/manifests/clean')).status).toBe(200);
+  });
+
+  it('quarantine: stores the image but refuses pulls of it and of the layer holding the secret', async () => {
+    const pushed = await push('qrt/app', 'v1');
+    expect(pushed.res.status).toBe(201);
+    const pull = await admin.request('/v2/qrt/app/manifests/v1');
+    expect(pull.status).toBe(403);
+    expect((await errorOf(pull)).message).toBe(`${pushed.digest} is quarantined: secret scan found 2 problem(s); see portcullis scan findings`);
+    expect((await admin.request(`/v2/qrt/app/blobs/${pushed.lower}`)).status).toBe(403);
+    const list = (await (await adminApi(admin, 'GET', '/quarantine')).json()) as { quarantined: { digest: string; kind: string }[] };
+    expect(list.quarantined.filter((q) => q.kind === 'scanner').map((q) => q.digest)).toEqual(expect.arrayContaining([pushed.digest, pushed.lower]));
+  });
+
+  it('warn (the default): stores and serves the image, and the push record says what was found', async () => {
+    const pushed = await push('team/app', 'v1');
+    expect(pushed.res.status).toBe(201);
+    expect((await admin.request('/v2/team/app/manifests/v1')).status).toBe(200);
+    const pushes = await withStore(registry, (store) => store.audit.query({ repository: 'team/app', actions: ['manifest.push'] }, 0, 10));
+    expect(pushes[0]?.reason).toMatch(/^secret scan \(warn\): layer sha256:[0-9a-f]{64} path root\/\.ssh\/id_ed25519:1: private-key/);
+    expect(pushes[0]?.reason).not.toContain(githubToken);
+  });
+
+  it('off: scans nothing', async () => {
+    const pushed = await push('quiet/app', 'v1');
+    expect(pushed.res.status).toBe(201);
+    const pushes = await withStore(registry, (store) => store.audit.query({ repository: 'quiet/app', actions: ['manifest.push'] }, 0, 10));
+    expect(pushes[0]?.reason).toBeNull();
+  });
+
+  it('reports findings with fingerprints, and who pulled the affected images', async () => {
+    const findings = (await (await adminApi(admin, 'GET', '/scan/findings')).json()) as { blobs: { digest: string; findings: { rule: string; path: string; fingerprint: string }[] }[] };
+    const text = JSON.stringify(findings);
+    expect(text).not.toContain(key.body.slice(0, 40));
+    const withKey = findings.blobs.find((b) => b.findings.some((f) => f.rule === 'private-key'))!;
+    expect(withKey.findings[0]!.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+
+    const team = await push('team/app', 'v2');
+    expect((await admin.request('/v2/team/app/manifests/v2')).status).toBe(200);
+    const deadline = Date.now() + 5000;
+    let pulls: { credential: string; digest: string }[] = [];
+    while (Date.now() < deadline) {
+      const report = (await (await adminApi(admin, 'GET', `/scan/exposure?digest=${team.lower}`)).json()) as { blobs: { images: { repository: string; digest: string }[]; pulls: { credential: string; digest: string }[] }[] };
+      expect(report.blobs[0]!.images).toEqual(expect.arrayContaining([{ repository: 'team/app', digest: team.digest }]));
+      pulls = report.blobs[0]!.pulls;
+      if (pulls.length > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(pulls).toContainEqual(expect.objectContaining({ credential: 'admin', digest: team.digest }));
+  });
+
+  it('scans each blob once, whichever repository it reaches', async () => {
+    await push('team/once', 'v1', { salt: 'shared' });
+    const first = await withStore(registry, (store) => store.trust.scansWithFindings(1000));
+    await push('team/again', 'v1', { salt: 'shared' });
+    const second = await withStore(registry, (store) => store.trust.scansWithFindings(1000));
+    const keyLayers = (list: typeof first) => list.filter((s) => s.findings.some((f) => f.rule === 'private-key'));
+    // Same content, same digests: no new scan records.
+    expect(keyLayers(second)).toEqual(keyLayers(first));
+  });
+});
