@@ -213,15 +213,17 @@ export const configSchema = z
             maxFileBytes: z.number().int().min(1024).default(16 * 1024 ** 2),
             /** Tar entries read from one layer before the scan gives up. */
             maxEntries: z.number().int().min(1).default(500_000),
+            /** Decompressed-to-compressed ratio past which a layer is taken for a bomb (gzip of zeros reaches about 1000). */
+            maxRatio: z.number().min(2).default(1000),
           })
           .strict()
-          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000 }),
+          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000, maxRatio: 1000 }),
       })
       .strict()
       .default({
         policies: [],
         verdictCacheSeconds: 600,
-        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000 },
+        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000, maxRatio: 1000 },
       }),
     robots: z
       .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })

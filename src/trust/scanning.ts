@@ -68,7 +68,8 @@ export class SecretScanner {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
-    const scan = await scanLayer(stream, { maxLayerBytes: this.config.maxLayerBytes, maxFileBytes: this.config.maxFileBytes, maxEntries: this.config.maxEntries });
+    const { maxLayerBytes, maxFileBytes, maxEntries, maxRatio } = this.config;
+    const scan = await scanLayer(stream, { maxLayerBytes, maxFileBytes, maxEntries, maxRatio });
     const record: ScanRecord = {
       digest,
       complete: scan.complete,

@@ -26,7 +26,7 @@ describe('secret scanning on push', () => {
     const upper = tarOf([{ name: 'root/.ssh/.wh.id_ed25519', content: '' }]);
     const layers = [lower, upper].map((tar) => (zstd ? zstdCompress(tar) : gzipSync(tar)));
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: salt, config: { Env: ['PATH=/usr/bin', clean ? 'MODE=prod' : `GITHUB_TOKEN=${githubToken}`] }, rootfs: { type: 'layers', diff_ids: [] } }));
-    const digests = [];
+    const digests: string[] = [];
     for (const layer of layers) digests.push(await admin.pushBlob(repository, layer));
     const configDigest = await admin.pushBlob(repository, config);
     const manifest = Buffer.from(
