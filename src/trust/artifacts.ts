@@ -55,13 +55,17 @@ export function artifactKind(artifactType: string | null, layers: readonly Layer
   return undefined;
 }
 
+const TAR_LAYER = /tar|rootfs\.diff/;
+
 /**
- * Whether a manifest is itself a signature, attestation or other attachment: it names a
- * subject, or its layers are signatures. Such manifests are not required to be signed (they
- * are how signatures reach verifiers), though quarantine still applies to them.
+ * Whether a manifest is itself a signature, attestation or other attachment, which need not be
+ * signed (attachments are how signatures reach verifiers), though quarantine still applies.
+ * Neither a `subject` nor an `artifactType` makes one of a manifest with filesystem layers: that
+ * is an image a runtime would run, and must not slip past the policy by naming a subject.
  */
 export function isAttachment(subject: string | null, artifactType: string | null, content: Buffer): boolean {
-  if (subject !== null) return true;
+  const layers = layersOf(content);
+  if (layers.some((l) => TAR_LAYER.test(l.mediaType))) return false;
 
-  return artifactKind(artifactType, layersOf(content)) !== undefined;
+  return subject !== null || artifactKind(artifactType, layers) !== undefined;
 }

@@ -141,3 +141,26 @@ describe('trust policy at pull: key-based cosign signatures', () => {
     expect(body).not.toContain(secret.split('\n')[1]);
   });
 });
+
+describe('trust policy regressions', () => {
+  let registry: TestRegistry;
+  let admin: RegistryClient;
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+    const res = await adminApi(admin, 'PUT', '/trust/policy?namespace=prod', { signers: [{ name: 'release', key: p256().publicPem }] });
+    expect(res.status).toBe(200);
+  });
+  afterAll(() => registry.close());
+
+  it('does not exempt an unsigned runnable image that names a subject or a signature artifactType (it is not an attachment)', async () => {
+    const target = await admin.pushImage('prod/app', 'target');
+    await admin.pushImage('prod/app', 'with-subject', { subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: target.digest, size: target.manifest.length } });
+    await admin.pushImage('prod/app', 'posing', { artifactType: 'application/vnd.cncf.notary.signature' });
+    for (const tag of ['with-subject', 'posing']) {
+      const res = await admin.request(`/v2/prod/app/manifests/${tag}`);
+      expect(res.status, tag).toBe(403);
+    }
+  });
+});
