@@ -1,3 +1,4 @@
+import { readConfigPolicies } from '../../src/admin/index.js';
 import { Command } from 'commander';
 import { createLogger, flushLogs } from '../../src/log/fields.js';
 import { startServer } from '../../src/main.js';
@@ -56,6 +57,7 @@ export function configCommand(): Command {
       const resolved = configFrom(options);
       const exports = resolved.audit.export.map((e) => (e.kind === 'webhook' ? { ...e, secret: '[redacted]' } : e));
       print(JSON.stringify({ ...resolved, database: withoutPassword(resolved.database), audit: { ...resolved.audit, export: exports } }, null, 2));
+      for (const namespace of readConfigPolicies(resolved).keys()) print(`trust policy of namespace ${namespace}: valid`);
       print('configuration is valid');
     });
 

@@ -39,7 +39,7 @@ export class Admin {
 }
 
 export { AdminError, duration } from './errors.js';
-export { applyConfigPolicies } from './trust.js';
+export { applyConfigPolicies, readConfigPolicies } from './trust.js';
 export type { AllowlistKind } from './people.js';
 export type { RevokeRequest } from './credentials.js';
 export type { RuleInput } from './federation.js';

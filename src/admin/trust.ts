@@ -6,7 +6,7 @@ import { tryParseDigest } from '../oci/digest.js';
 import { isNamespaceName, isRepositoryName, isTag } from '../oci/names.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { TrustService } from '../trust/index.js';
-import { PolicyError, resolvePolicy } from '../trust/policy/document.js';
+import { PolicyError, resolvePolicy, type TrustPolicy } from '../trust/policy/document.js';
 import { conflict, invalid, missing } from './errors.js';
 import type { IncidentAdmin } from './incident.js';
 
@@ -197,14 +197,7 @@ export function trustStage(trust: TrustService, config: Config) {
 export async function applyConfigPolicies(store: MetadataStore, config: Config): Promise<string[]> {
   const applied: string[] = [];
   const current = new Map((await store.trust.policies()).map((p) => [p.namespace, p]));
-  for (const { namespace, file } of config.trust.policies) {
-    if (!isNamespaceName(namespace)) throw invalid(`trust.policies: ${namespace.slice(0, 100)} is not a valid namespace name`);
-    let resolved;
-    try {
-      resolved = resolvePolicy(parseYaml(readFileSync(file, 'utf8')), path.dirname(file));
-    } catch (err) {
-      throw invalid(`trust policy file ${file}: ${err instanceof PolicyError ? err.message : (err as Error).message}`);
-    }
+  for (const [namespace, resolved] of readConfigPolicies(config)) {
     const document = JSON.stringify(resolved);
     const existing = current.get(namespace);
     if (existing?.document !== document || existing.source !== 'config') await store.trust.setPolicy(namespace, document, 'config', 'config');
@@ -215,4 +208,19 @@ export async function applyConfigPolicies(store: MetadataStore, config: Config):
   }
 
   return applied;
+}
+
+/** Reads and validates every policy file the config names (`config check` and the start use it). */
+export function readConfigPolicies(config: Config): Map<string, TrustPolicy> {
+  const policies = new Map<string, TrustPolicy>();
+  for (const { namespace, file } of config.trust.policies) {
+    if (!isNamespaceName(namespace)) throw invalid(`trust.policies: ${namespace.slice(0, 100)} is not a valid namespace name`);
+    try {
+      policies.set(namespace, resolvePolicy(parseYaml(readFileSync(file, 'utf8')), path.dirname(file)));
+    } catch (err) {
+      throw invalid(`trust policy file ${file}: ${err instanceof PolicyError ? err.message : (err as Error).message.split('\n')[0]}`);
+    }
+  }
+
+  return policies;
 }
