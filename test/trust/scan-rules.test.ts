@@ -248,6 +248,22 @@ const CASES: Case[] = [
     line: 7,
   },
   {
+    name: 'kubeconfig token before the kind: Config line',
+    rule: 'kubeconfig-token',
+    path: 'etc/kube/admin.conf',
+    content: `users:\n- name: ci\n  user:\n    token: ${kubeToken}\n${'# padding\n'.repeat(200_000)}kind: Config\n`,
+    secret: kubeToken,
+    line: 4,
+  },
+  {
+    name: 'GCP key whose type field comes last',
+    rule: 'gcp-service-account',
+    path: 'app/sa.json',
+    content: JSON.stringify({ private_key: gcpKey.text, client_email: 'x@p.iam.gserviceaccount.com', type: 'service_account' }),
+    secret: gcpKey.body,
+    line: 1,
+  },
+  {
     name: '.env secret',
     rule: 'secret-assignment',
     path: 'srv/app/.env',

@@ -2,6 +2,9 @@
  * Scans the image config blob. `ARG`/`ENV` values persist there (in `config.Env` and in
  * `history[].created_by`) even when no layer holds them, and anyone who can pull the image
  * can read the config (PROTOCOLS.md §5.1, Docker's SecretsUsedInArgOrEnv check).
+ *
+ * Limitation: Docker's older `container_config` (the build container's Env and Cmd) is not
+ * read; it normally repeats `config.Env` and the last history step.
  */
 
 import { FileScanner } from './file-scanner.js';

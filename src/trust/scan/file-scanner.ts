@@ -8,6 +8,9 @@
  * is judged only once {@link MAX_MATCH} chars after it are at hand (or the file ended), and
  * the last {@link MAX_BEFORE} chars before the judged region are kept for look-behinds, so a
  * secret cut by a block boundary is still judged whole and exactly once.
+ *
+ * Limitation: rules match single-byte text (ASCII, UTF-8); a secret stored as UTF-16 or
+ * inside a compressed file within the layer (a .zip, .jar or .gz) is not seen.
  */
 
 import { findKeywords } from './prefilter.js';

@@ -102,6 +102,11 @@ function npmrcToken(match: RegExpExecArray): string | undefined {
   return /^npm_[A-Za-z0-9]{36}$/.test(match[1]!) ? undefined : literal(match);
 }
 
+/** A sticky regex for any of `alternatives`, with the same guards before and after. */
+function sticky(before: string, after: string, alternatives: string[]): RegExp {
+  return new RegExp(`${before}(?:${alternatives.join('|')})${after}`, 'y');
+}
+
 /** Content rules, in the order their findings are reported for one position. */
 export const CONTENT_RULES: readonly ContentRule[] = [
   {
@@ -127,8 +132,13 @@ export const CONTENT_RULES: readonly ContentRule[] = [
     description: 'AWS secret access key assigned to an AWS key name',
     severity: 'high',
     keywords: ['aws', 'AWS', 'Aws', 'SecretAccessKey', 'secretAccessKey'],
-    pattern:
-      /(?:aws_?(?:sec(?:ret)?)?_?(?:access)?_?key|secret_?access_?key)["']?[ \t]*(?::|=>?)[ \t]*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/iy,
+    // A key name (`aws_secret_access_key`, `AWS_SECRET_KEY`, `SecretAccessKey`), an optional
+    // quote, `:`, `=` or `=>`, then 40 base64 chars.
+    pattern: new RegExp(
+      '(?:aws_?(?:sec(?:ret)?)?_?(?:access)?_?key|secret_?access_?key)' +
+        `["']?[ \\t]*(?::|=>?)[ \\t]*["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])`,
+      'iy',
+    ),
     secret: awsSecret,
   },
   {
@@ -175,16 +185,26 @@ export const CONTENT_RULES: readonly ContentRule[] = [
     description: 'GitLab token (personal, deploy, runner, trigger or runner registration)',
     severity: 'high',
     keywords: ['glpat-', 'gldt-', 'glrt-', 'glptt-', 'GR1348941'],
-    pattern:
-      /(?<![A-Za-z0-9_-])(?:glpat-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?|gldt-[A-Za-z0-9_-]{20,300}|glrt-[A-Za-z0-9_-]{20,300}(?:\.[0-9a-z]{9})?|glptt-[0-9a-f]{40}|GR1348941[A-Za-z0-9_-]{20,300})(?![A-Za-z0-9_-])/y,
+    pattern: sticky('(?<![A-Za-z0-9_-])', '(?![A-Za-z0-9_-])', [
+      // Routable tokens end in `.` + a 2-char version + 7-char CRC.
+      'glpat-[A-Za-z0-9_-]{20,300}(?:\\.[0-9a-z]{9})?',
+      'gldt-[A-Za-z0-9_-]{20,300}',
+      'glrt-[A-Za-z0-9_-]{20,300}(?:\\.[0-9a-z]{9})?',
+      'glptt-[0-9a-f]{40}',
+      'GR1348941[A-Za-z0-9_-]{20,300}',
+    ]),
   },
   {
     id: 'slack-token',
     description: 'Slack bot, user, app or configuration token',
     severity: 'high',
     keywords: ['xox', 'xapp-'],
-    pattern:
-      /(?<![A-Za-z0-9])(?:xox[bpeoasr]-[0-9]{6,14}-[A-Za-z0-9-]{10,200}|xoxe(?:\.xox[bp])?-[0-9]-[A-Za-z0-9]{140,200}|xapp-[0-9]-[A-Za-z0-9]{6,20}-[0-9]{6,20}-[A-Za-z0-9]{32,100})(?![A-Za-z0-9-])/y,
+    pattern: sticky('(?<![A-Za-z0-9])', '(?![A-Za-z0-9-])', [
+      'xox[bpeoasr]-[0-9]{6,14}-[A-Za-z0-9-]{10,200}',
+      // Configuration tokens, and their refresh form `xoxe-…`.
+      'xoxe(?:\\.xox[bp])?-[0-9]-[A-Za-z0-9]{140,200}',
+      'xapp-[0-9]-[A-Za-z0-9]{6,20}-[0-9]{6,20}-[A-Za-z0-9]{32,100}',
+    ]),
   },
   {
     id: 'slack-webhook',

@@ -11,16 +11,27 @@ export function fingerprint(rule: string, secret: string): string {
   return createHash('sha256').update(`${rule}:`, 'utf8').update(secret, 'latin1').digest('hex').slice(0, 16);
 }
 
-/** A name part that says the value is a credential (`DB_PASSWORD`, `npm-token`, `apiKey` in snake form). */
-const SECRET_NAME =
-  /(?:^|[_.-])(?:PASSWORD|PASSWD|PASS|SECRET|TOKEN|CREDENTIALS?|(?:API|ACCESS|SECRET|PRIVATE|ACCOUNT|STORAGE|AUTH|ENCRYPTION|SIGNING|MASTER)[_-]?KEY)(?:$|[_.-])/i;
+/** Name parts that say the value is a credential (`DB_PASSWORD`, `npm-token`, `API_KEY`). */
+const SECRET_WORDS = ['PASSWORD', 'PASSWD', 'PASS', 'SECRET', 'TOKEN', 'CREDENTIALS?'];
+/** Kinds of key whose value is secret; a bare `KEY` (`GPG_KEY`, a fingerprint) is not. */
+const SECRET_KEYS = [
+  'API', 'ACCESS', 'SECRET', 'PRIVATE', 'ACCOUNT', 'STORAGE', 'AUTH', 'ENCRYPTION', 'SIGNING', 'MASTER',
+];
+const SECRET_NAME = new RegExp(
+  `(?:^|[_.-])(?:${SECRET_WORDS.join('|')}|(?:${SECRET_KEYS.join('|')})[_-]?KEY)(?:$|[_.-])`,
+  'i',
+);
 
 /**
- * A last name part that makes the variable about a secret rather than the secret itself:
+ * Last name parts that make the variable about a secret rather than the secret itself:
  * `TOKEN_URL`, `PASSWORD_FILE`, `AWS_ACCESS_KEY_ID`.
  */
-const NOT_THE_SECRET =
-  /[_.-](?:URL|URI|FILE|PATH|DIR|HOST|PORT|ENDPOINT|ID|NAME|TYPE|MODE|LENGTH|TTL|EXPIRY|EXPIRES|TIMEOUT|HEADER|ALGORITHM|FORMAT|LOCATION|ENABLED|REQUIRED)$/i;
+const ABOUT_WORDS = [
+  'URL', 'URI', 'FILE', 'PATH', 'DIR', 'HOST', 'PORT', 'ENDPOINT', 'ID', 'NAME', 'TYPE', 'MODE',
+  'LENGTH', 'TTL', 'EXPIRY', 'EXPIRES', 'TIMEOUT', 'HEADER', 'ALGORITHM', 'FORMAT', 'LOCATION',
+  'ENABLED', 'REQUIRED',
+];
+const NOT_THE_SECRET = new RegExp(`[_.-](?:${ABOUT_WORDS.join('|')})$`, 'i');
 
 /** Whether a variable name says its value is a credential. */
 export function isSecretName(name: string): boolean {

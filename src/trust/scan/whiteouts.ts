@@ -4,6 +4,9 @@
  * A later layer deletes a lower file with an empty `.wh.<name>` entry, or every lower child
  * of a directory with `.wh..wh..opq`. Deletion only hides: the lower blob keeps the bytes and
  * anyone with pull access can fetch it by digest, so hidden findings are kept, marked.
+ *
+ * Limitation: a later layer that replaces a file with new content (no whiteout) also hides
+ * it in the merged view, but scans do not list every path, so such a finding is not marked.
  */
 
 import type { LayerFinding, LayerScan } from './types.js';
