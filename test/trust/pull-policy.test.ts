@@ -3,7 +3,7 @@ import type { AuditRow } from '../../src/storage/metadata/index.js';
 import { withStore } from '../auth/support/accounts.js';
 import { RegistryClient } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { adminApi, cosignSign, errorOf, p256, pushIndex, simpleSigningPayload, type SigningKey } from './support.js';
+import { adminApi, bundleReferrer, cosignSign, errorOf, p256, pushIndex, simpleSigningPayload, type SigningKey } from './support.js';
 
 /** Waits for the batched read records to reach the audit log, until one matches `wanted`. */
 async function auditedPulls(registry: TestRegistry, digest: string, wanted: (row: AuditRow) => boolean): Promise<AuditRow[]> {
@@ -96,6 +96,19 @@ describe('trust policy at pull: key-based cosign signatures', () => {
     await cosignSign(admin, 'prod/multi', index.digest, release);
     expect((await admin.request('/v2/prod/multi/manifests/v1')).status).toBe(200);
     expect((await admin.request(`/v2/prod/multi/manifests/${amd.digest}`)).status).toBe(200);
+  });
+
+  it('accepts a cosign 3 Sigstore bundle stored as a referrer, and refuses one signed by another key', async () => {
+    const image = await admin.pushImage('prod/app', 'bundled');
+    expect((await admin.request('/v2/prod/app/manifests/bundled')).status).toBe(403);
+    await bundleReferrer(admin, 'prod/app', { digest: image.digest, size: image.manifest.length }, p256());
+    const refused = await admin.request('/v2/prod/app/manifests/bundled');
+    expect(refused.status).toBe(403);
+    expect((await errorOf(refused)).message).toMatch(/referrer sha256:[0-9a-f]{64}, layer 0: /);
+    await bundleReferrer(admin, 'prod/app', { digest: image.digest, size: image.manifest.length }, release);
+    expect((await admin.request('/v2/prod/app/manifests/bundled')).status).toBe(200);
+    const check = (await (await adminApi(admin, 'GET', '/trust/check?repository=prod/app&reference=bundled')).json()) as { satisfied: string[] };
+    expect(check.satisfied).toEqual(['signature by release (sigstore-bundle)']);
   });
 
   it('in audit mode serves the unsigned image and records what enforcing would have refused', async () => {

@@ -87,3 +87,41 @@ export async function errorOf(res: Response): Promise<{ code: string; message: s
 
   return body.errors[0]!;
 }
+
+/**
+ * Signs `target` the way cosign 3 does by default with `--key`: an in-toto statement with
+ * cosign's signing predicate in a DSSE envelope, inside a Sigstore bundle, pushed as an OCI 1.1
+ * referrer (artifactType the bundle type, empty config, the bundle as the one layer).
+ */
+export async function bundleReferrer(client: RegistryClient, repository: string, target: { digest: string; size: number }, key: SigningKey, predicateType = 'https://sigstore.dev/cosign/sign/v1') {
+  const statement = { _type: 'https://in-toto.io/Statement/v1', subject: [{ name: repository, digest: { sha256: target.digest.slice(7) } }], predicateType, predicate: {} };
+  const payload = Buffer.from(JSON.stringify(statement));
+  const type = 'application/vnd.in-toto+json';
+  const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${payload.length} `), payload]);
+  const bundle = Buffer.from(
+    JSON.stringify({
+      mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+      verificationMaterial: { publicKey: { hint: 'release' }, tlogEntries: [] },
+      dsseEnvelope: { payload: payload.toString('base64'), payloadType: type, signatures: [{ sig: sign('sha256', pae, key.privateKey).toString('base64'), keyid: '' }] },
+    }),
+  );
+  const bundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+  const bundleDigest = await client.pushBlob(repository, bundle);
+  const configDigest = await client.pushBlob(repository, EMPTY_CONFIG);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      artifactType: bundleType,
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: configDigest, size: EMPTY_CONFIG.length },
+      layers: [{ mediaType: bundleType, digest: bundleDigest, size: bundle.length }],
+      subject: { mediaType: OCI_MANIFEST, digest: target.digest, size: target.size },
+      annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType },
+    }),
+  );
+  const digest = sha256(manifest);
+  const res = await client.request(`/v2/${repository}/manifests/${digest}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+  if (res.status !== 201) throw new Error(`pushing the bundle referrer gave ${res.status}: ${await res.text()}`);
+
+  return { digest };
+}
