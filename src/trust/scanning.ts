@@ -4,7 +4,7 @@ import type { MetadataStore } from '../storage/metadata/index.js';
 import type { ScanRecord } from '../storage/metadata/trust.js';
 import { isAttachment, layersOf } from './artifacts.js';
 import type { SecretMode } from './policy/document.js';
-import { applyWhiteouts, scanConfig, scanLayer } from './scan/index.js';
+import { applyWhiteouts, detectCompression, scanConfig, scanLayer } from './scan/index.js';
 import type { LayerFinding, LayerScan } from './scan/types.js';
 import type { TrustState } from './state.js';
 
@@ -12,6 +12,8 @@ import type { TrustState } from './state.js';
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Layer media types are tar archives (OCI, Docker, and artifact types such as Helm charts). */
 const TAR_LAYER = /tar|rootfs\.diff/;
+/** Enough of a blob to tell a tar archive (magic at byte 257) or a compressed stream from anything else. */
+const TAR_HEADER = 512;
 
 /** What the secret scan says about one manifest being pushed. */
 export interface ManifestScan {
@@ -41,10 +43,24 @@ export class SecretScanner {
     return (await this.state.policyFor(repository))?.policy?.secrets ?? this.config.mode;
   }
 
-  /** Starts scanning a blob that was just pushed, when its namespace scans. */
+  /**
+   * Starts scanning a blob that was just pushed, when its namespace scans and the blob looks
+   * like a layer (a tar archive, compressed or not). Other blobs (configs, signatures, SBOMs)
+   * wait until a manifest names them as layers, so that they are not reported as broken archives.
+   */
   async soon(repository: string, digest: string): Promise<void> {
-    if ((await this.modeFor(repository)) === 'off') return;
+    if ((await this.modeFor(repository)) === 'off' || !(await this.looksLikeLayer(digest))) return;
     void this.blob(digest).catch((err) => this.onError(err, digest));
+  }
+
+  private async looksLikeLayer(digest: string): Promise<boolean> {
+    const size = await this.driver.stat(digest);
+    if (size === undefined || size < 4) return false;
+    const parts: Buffer[] = [];
+    for await (const part of await this.driver.read(digest, { start: 0, end: Math.min(size, TAR_HEADER) - 1 })) parts.push(part as Buffer);
+    const head = Buffer.concat(parts);
+
+    return detectCompression(head) !== 'none' || head.subarray(257, 262).toString('latin1') === 'ustar';
   }
 
   /** The blob's scan, done now if it was not done before; undefined when the blob is not held. */

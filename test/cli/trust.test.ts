@@ -1,0 +1,74 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../helpers/client.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { p256 } from '../trust/support.js';
+import { runCli } from './support/run-cli.js';
+
+describe('portcullis trust, quarantine, tag and scan commands', () => {
+  let registry: TestRegistry;
+  let admin: RegistryClient;
+  let first: Awaited<ReturnType<RegistryClient['pushImage']>>;
+  let second: Awaited<ReturnType<RegistryClient['pushImage']>>;
+  const cli = (...args: string[]) => runCli([...args, '--data-dir', registry.dataDir], { cwd: registry.dataDir });
+
+  beforeAll(async () => {
+    registry = await startRegistry();
+    admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
+    first = await admin.pushImage('rel/app', 'v1');
+    second = await admin.pushImage('rel/app', 'next');
+  });
+  afterAll(() => registry.close());
+
+  it('sets, shows and removes a policy from a file, naming problems in it', async () => {
+    await writeFile(path.join(registry.dataDir, 'release.pub'), p256().publicPem);
+    await writeFile(path.join(registry.dataDir, 'policy.yaml'), 'signers:\n  - name: release\n    key: release.pub\nrequireSignature: false\nimmutableTags: ["v*"]\n');
+    const set = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'policy.yaml'));
+    expect(set).toMatchObject({ code: 0, stdout: 'namespace rel: trust policy version 1\n' });
+    const list = await cli('trust', 'show');
+    expect(list.stdout).toMatch(/^namespace\tversion\tsource\tmode\tsigners\tupdated\nrel\t1\tapi\tenforce\trelease\t\d{4}-/);
+    const one = JSON.parse((await cli('trust', 'show', 'rel')).stdout) as { policy: { immutableTags: string[] } };
+    expect(one.policy.immutableTags).toEqual(['v*']);
+
+    await writeFile(path.join(registry.dataDir, 'bad.yaml'), 'mode: strict\n');
+    const bad = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'bad.yaml'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('trust policy: mode:');
+  });
+
+  it('overrides an immutable tag with a reason and shows it in the tag history', async () => {
+    const refused = await admin.request('/v2/rel/app/manifests/v1', { method: 'PUT', body: second.manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(refused.status).toBe(403);
+    const moved = await cli('tag', 'override', 'rel/app', 'v1', second.digest, '--reason', 'hotfix rebuilt');
+    expect(moved.code).toBe(0);
+    expect(moved.stdout).toBe(`rel/app:v1 -> ${second.digest} (overrode: tag v1 is immutable (pattern v*) and points at ${first.digest})\n`);
+    const history = (await cli('tag', 'history', 'rel/app', 'v1')).stdout.trim().split('\n');
+    expect(history).toHaveLength(2);
+    expect(history[0]).toMatch(new RegExp(`\\tv1\\t-\\t->\\t${first.digest}\\t`));
+    expect(history[1]).toContain(`\tv1\t${first.digest}\t->\t${second.digest}\tcli:`);
+    expect(history[1]).toContain('override by cli:');
+    expect(history[1]).toContain(': hotfix rebuilt (rule: tag v1 is immutable');
+    expect((await cli('tag', 'override', 'rel/app', 'v1', second.digest)).code).toBe(1);
+  });
+
+  it('quarantines and releases a digest, and says when there is nothing to release', async () => {
+    expect((await cli('quarantine', 'add', first.digest, '--reason', 'under review')).stdout).toBe(`${first.digest}: quarantined\n`);
+    expect((await admin.request(`/v2/rel/app/manifests/${first.digest}`)).status).toBe(403);
+    expect((await cli('quarantine', 'list')).stdout).toMatch(new RegExp(`^${first.digest}\\tadmin\\t\\S+\\tcli:\\S+\\tunder review\\n$`));
+    expect((await cli('quarantine', 'release', first.digest)).stdout).toMatch(/released \(was quarantined by cli:\S+: under review\)/);
+    expect((await admin.request(`/v2/rel/app/manifests/${first.digest}`)).status).toBe(200);
+    const again = await cli('quarantine', 'release', first.digest);
+    expect(again).toMatchObject({ code: 1, stderr: `portcullis: ${first.digest} is not quarantined\n` });
+    expect((await cli('quarantine', 'list')).stdout).toBe('nothing is quarantined\n');
+  });
+
+  it('lists scan findings and exposure (none for random layers that are not archives)', async () => {
+    const findings = await cli('scan', 'findings');
+    expect(findings.code).toBe(0);
+    expect(findings.stdout).toContain(`${first.layerDigest}\t-\tscan-incomplete\t-\t`);
+    const removed = await cli('trust', 'remove', 'rel');
+    expect(removed.stdout).toBe('namespace rel: trust policy removed\n');
+    expect((await cli('trust', 'remove', 'rel')).code).toBe(1);
+  });
+});
