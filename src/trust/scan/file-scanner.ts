@@ -78,6 +78,13 @@ export class FileScanner {
   }
 
   /** Ends the file and returns its findings, each secret once per rule. */
+  /** Writes `chunk` and returns the scanner, for starting one on bytes already at hand. */
+  with(chunk: Buffer): this {
+    if (chunk.length > 0) this.write(chunk);
+
+    return this;
+  }
+
   finish(): Finding[] {
     this.flush(true);
     if (this.envText) this.scanAssignments(this.envText);

@@ -10,6 +10,13 @@ import { TarError, TarReader, type TarEntry, type TarVisitor } from './tar-reade
 import { DEFAULT_LIMITS, type LayerScan, type ScanLimits } from './types.js';
 import { normalizePath, whiteoutOf } from './whiteouts.js';
 
+/** What the tar reader says of bytes that do not start with a tar header. */
+const NOT_TAR = 'not a tar archive';
+/** The path reported for findings in a blob that is not a tar archive. */
+export const RAW_PATH = '(blob)';
+/** The path reported for findings in bytes after a tar archive's end-of-archive blocks. */
+export const TRAILER_PATH = '(after the end of the archive)';
+
 /** The ratio cap is applied to at least this much compressed input. */
 const RATIO_FLOOR = 1024 * 1024;
 
@@ -64,7 +71,8 @@ class LayerWalker implements TarVisitor {
 }
 
 /**
- * Scans a layer blob (tar, tar+gzip or tar+zstd, told apart by their first bytes).
+ * Scans a layer blob (tar, tar+gzip or tar+zstd, told apart by their first bytes); content
+ * that is not a tar archive is scanned as one file named `(blob)`.
  *
  * Never throws for a bad blob: a corrupt stream, a malformed tar or a cap reached ends the
  * scan with `complete: false` and a `problem`, keeping the findings seen before. Only a
@@ -81,6 +89,10 @@ export async function scanLayer(
   const result: LayerScan = { findings: [], whiteouts: [], bytes: 0, files: 0, complete: true };
   const walker = new LayerWalker(result, limits);
   const tar = new TarReader(walker);
+  // Content that is no tar archive (a wasm module, a model, a bare key file pushed as a layer)
+  // is scanned whole, as one file, so that a layer's media type cannot keep it from the scan.
+  let raw: FileScanner | undefined;
+  const beforeFirstEntry: Buffer[] = [];
 
   try {
     const inflated = await inflate(input);
@@ -93,11 +105,25 @@ export async function scanLayer(
       if (limits.maxRatio && inflated.compression !== 'none' && result.bytes > limits.maxRatio * ratioBase) {
         throw new LimitReached(`layer expands more than ${limits.maxRatio} times its compressed size`);
       }
-      // After the end-of-archive blocks the rest is padding; it is still read (and counted)
-      // so the compressed stream's own end and checksum are verified.
-      if (!tar.ended) tar.push(chunk);
+      if (raw) {
+        raw.write(chunk);
+        continue;
+      }
+      if (tar.headersRead === 0) beforeFirstEntry.push(chunk);
+      else beforeFirstEntry.length = 0;
+      try {
+        const used = tar.push(chunk);
+        // Whatever follows the end-of-archive blocks is no file of the archive, but it is in the
+        // blob: it is scanned as such, so nothing can hide behind an early end marker.
+        if (tar.ended) raw = new FileScanner(TRAILER_PATH, limits.maxFileBytes).with(chunk.subarray(used));
+      } catch (err) {
+        if (!(err instanceof TarError && err.message === NOT_TAR)) throw err;
+        raw = new FileScanner(RAW_PATH, limits.maxFileBytes);
+        result.files++;
+        for (const seen of beforeFirstEntry.splice(0)) raw.write(seen);
+      }
     }
-    tar.finish();
+    if (!raw) tar.finish();
   } catch (err) {
     if (err instanceof SourceError) throw err.cause;
     if (!(err instanceof LimitReached || err instanceof TarError || err instanceof DecompressError)) {
@@ -107,6 +133,7 @@ export async function scanLayer(
     result.complete = false;
     result.problem = err.message;
   }
+  if (raw) result.findings.push(...raw.finish());
 
   return result;
 }

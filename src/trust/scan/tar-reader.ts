@@ -70,8 +70,16 @@ export class TarReader {
     return this.state === 'done';
   }
 
-  /** Feeds the next decompressed bytes. Throws {@link TarError} on a malformed header. */
-  push(chunk: Buffer): void {
+  /** Headers read so far (0 until the first one is complete). */
+  get headersRead(): number {
+    return this.headers;
+  }
+
+  /**
+   * Feeds the next decompressed bytes. Throws {@link TarError} on a malformed header. Returns
+   * how many of the bytes the archive used: after its end-of-archive block, fewer than given.
+   */
+  push(chunk: Buffer): number {
     let at = 0;
     while (at < chunk.length && this.state !== 'done') {
       const available = chunk.length - at;
@@ -102,6 +110,8 @@ export class TarReader {
         if (this.padding === 0) this.state = 'header';
       }
     }
+
+    return at;
   }
 
   /** Declares the input finished; throws {@link TarError} if it stopped inside an entry. */
