@@ -1,5 +1,6 @@
 // Starts Portcullis for the benchmark: `node bin/portcullis.js serve` on a free loopback
 // port with a fresh data dir and a generated admin password; ready when /healthz is 200.
+// Optionally with a YAML config file (`--config`) and extra Node flags such as --cpu-prof.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,12 @@ async function buildInfo() {
   return { commit, distBuiltAt };
 }
 
-export async function startPortcullis() {
+/**
+ * @param {object} [options]
+ * @param {string} [options.configYaml] written to portcullis.yaml in the temp dir and passed with --config
+ * @param {string[]} [options.nodeArgs] flags for the Node process, placed before the script
+ */
+export async function startPortcullis({ configYaml, nodeArgs = [] } = {}) {
   if (!fs.existsSync(PORTCULLIS_BIN)) {
     throw new Error(`${PORTCULLIS_BIN} does not exist yet (is Portcullis built? run \`npm run build\`)`);
   }
@@ -35,13 +41,22 @@ export async function startPortcullis() {
   const password = crypto.randomBytes(16).toString('base64url');
   const port = await freePort();
   const logFile = path.join(dir, 'portcullis.log');
-  const child = spawnTracked(process.execPath, [PORTCULLIS_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const args = [...nodeArgs, PORTCULLIS_BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir];
+  let configFile = null;
+  if (configYaml !== undefined) {
+    configFile = path.join(dir, 'portcullis.yaml');
+    fs.writeFileSync(configFile, configYaml);
+    args.push('--config', configFile);
+  }
+  const child = spawnTracked(process.execPath, args, {
     env: { ...process.env, PORTCULLIS_ADMIN_PASSWORD: password },
     cwd: dir,
     logFile,
   });
+  // halt() stops the process but keeps its data, for the CLI to read; stop() also removes it.
+  const halt = () => stopChild(child);
   const stop = async () => {
-    await stopChild(child);
+    await halt();
     removeTempDir(dir);
   };
   const url = `http://127.0.0.1:${port}`;
@@ -53,5 +68,8 @@ export async function startPortcullis() {
     throw err;
   }
   const build = await buildInfo();
-  return { name: 'portcullis', url, user: 'admin', password, pid: child.pid, pids: [child.pid], dataDir: dir, logFile, stop, build };
+  return {
+    name: 'portcullis', url, user: 'admin', password, pid: child.pid, pids: [child.pid], dataDir: dir,
+    storeDir: dataDir, configFile, logFile, halt, stop, build,
+  };
 }
