@@ -209,21 +209,21 @@ export const configSchema = z
             mode: z.enum(['off', 'warn', 'quarantine', 'block']).default('warn'),
             /** Decompressed bytes read from one layer before the scan gives up (a decompression bomb). */
             maxLayerBytes: z.number().int().min(1024).default(4 * 1024 ** 3),
-            /** Bytes of one file that are scanned; the rest is skipped. */
-            maxFileBytes: z.number().int().min(1024).default(16 * 1024 ** 2),
+            /** Bytes of one file that are scanned; the rest is read past unscanned (by default, whole files). */
+            maxFileBytes: z.number().int().min(1024).default(4 * 1024 ** 3),
             /** Tar entries read from one layer before the scan gives up. */
             maxEntries: z.number().int().min(1).default(500_000),
             /** Decompressed-to-compressed ratio past which a layer is taken for a bomb (gzip of zeros reaches about 1000). */
             maxRatio: z.number().min(2).default(1000),
           })
           .strict()
-          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000, maxRatio: 1000 }),
+          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000 }),
       })
       .strict()
       .default({
         policies: [],
         verdictCacheSeconds: 600,
-        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 16 * 1024 ** 2, maxEntries: 500_000, maxRatio: 1000 },
+        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000 },
       }),
     robots: z
       .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })

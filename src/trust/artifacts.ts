@@ -55,17 +55,43 @@ export function artifactKind(artifactType: string | null, layers: readonly Layer
   return undefined;
 }
 
-const TAR_LAYER = /tar|rootfs\.diff/;
+/**
+ * Layer media types that carry signatures, attestations, SBOMs or nothing: content a container
+ * runtime never unpacks. Exact, lower-case matches only.
+ */
+const ATTACHMENT_LAYERS = new Set([
+  COSIGN_SIGNATURE,
+  DSSE_ENVELOPE,
+  'application/vnd.dev.sigstore.bundle.v0.3+json',
+  'application/vnd.dev.sigstore.bundle+json;version=0.3',
+  'application/vnd.dev.sigstore.bundle+json;version=0.2',
+  'application/vnd.dev.sigstore.bundle+json;version=0.1',
+  'application/jose+json',
+  'application/cose',
+  'application/vnd.in-toto+json',
+  'application/spdx+json',
+  'application/vnd.cyclonedx+json',
+  'application/vnd.oci.empty.v1+json',
+]);
 
 /**
- * Whether a manifest is itself a signature, attestation or other attachment, which need not be
- * signed (attachments are how signatures reach verifiers), though quarantine still applies.
- * Neither a `subject` nor an `artifactType` makes one of a manifest with filesystem layers: that
- * is an image a runtime would run, and must not slip past the policy by naming a subject.
+ * Whether a manifest is itself a signature, attestation or SBOM, which need not be signed
+ * (attachments are how signatures reach verifiers), though quarantine still applies. Only a
+ * manifest whose every layer is such content counts: a `subject` or an `artifactType` does not
+ * make an attachment of anything a runtime could run (tar, wasm, or a type unknown here).
  */
 export function isAttachment(subject: string | null, artifactType: string | null, content: Buffer): boolean {
   const layers = layersOf(content);
-  if (layers.some((l) => TAR_LAYER.test(l.mediaType))) return false;
+  if (!layers.every((l) => ATTACHMENT_LAYERS.has(l.mediaType))) return false;
+  if (isIndex(content)) return false;
 
   return subject !== null || artifactKind(artifactType, layers) !== undefined;
+}
+
+function isIndex(content: Buffer): boolean {
+  try {
+    return Array.isArray((JSON.parse(content.toString('utf8')) as { manifests?: unknown }).manifests);
+  } catch {
+    return false;
+  }
 }

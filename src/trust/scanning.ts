@@ -10,8 +10,6 @@ import type { TrustState } from './state.js';
 
 /** Config blobs are small JSON; anything larger is not read whole. */
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-/** Layer media types are tar archives (OCI, Docker, and artifact types such as Helm charts). */
-const TAR_LAYER = /tar|rootfs\.diff/;
 /** Enough of a blob to tell a tar archive (magic at byte 257) or a compressed stream from anything else. */
 const TAR_HEADER = 512;
 
@@ -108,7 +106,8 @@ export class SecretScanner {
     const mode = await this.modeFor(repository);
     const result: ManifestScan = { mode, findings: [], incomplete: [] };
     if (mode === 'off' || isAttachment(subject, artifactType, content)) return result;
-    const layers = layersOf(content).filter((l) => TAR_LAYER.test(l.mediaType));
+    // Every layer, whatever its media type claims: a key pushed as `application/octet-stream` is still pushed.
+    const layers = layersOf(content);
     const scans: { digest: string; scan: LayerScan }[] = [];
     for (const layer of layers) {
       const record = await this.blob(layer.digest);

@@ -171,7 +171,18 @@ describe('trust policy regressions', () => {
     const target = await admin.pushImage('prod/app', 'target');
     await admin.pushImage('prod/app', 'with-subject', { subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: target.digest, size: target.manifest.length } });
     await admin.pushImage('prod/app', 'posing', { artifactType: 'application/vnd.cncf.notary.signature' });
-    for (const tag of ['with-subject', 'posing']) {
+    const subject = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: target.digest, size: target.manifest.length };
+    for (const [tag, mediaType, extra] of [
+      ['wasm', 'application/vnd.wasm.content.layer.v1+wasm', { subject }],
+      ['upper', 'application/vnd.oci.image.layer.v1.TAR+gzip', { subject }],
+      ['octets', 'application/octet-stream', { artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' }],
+    ] as const) {
+      const layer = Buffer.from(`runnable ${tag}`);
+      const layerDigest = await admin.pushBlob('prod/app', layer);
+      const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: target.configDigest, size: target.config.length }, layers: [{ mediaType, digest: layerDigest, size: layer.length }], ...extra });
+      expect((await admin.request(`/v2/prod/app/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } })).status).toBe(201);
+    }
+    for (const tag of ['with-subject', 'posing', 'wasm', 'upper', 'octets']) {
       const res = await admin.request(`/v2/prod/app/manifests/${tag}`);
       expect(res.status, tag).toBe(403);
     }

@@ -233,12 +233,27 @@ describe('scanLayer: caps and broken blobs', () => {
     expect(result).toMatchObject({ complete: false, problem: expect.stringMatching(/^corrupt zstd stream: /) });
   });
 
-  it('reports bytes that are not a tar archive, and a tar cut inside an entry', async () => {
-    const notTar = await scanLayer([Buffer.from(randomText(2048, 105))]);
+  it('reports a tar cut inside an entry', async () => {
     const cut = await scanLayer([tarOf([{ name: 'a', content: randomText(3000, 106) }]).subarray(0, 1500)]);
 
-    expect(notTar).toMatchObject({ complete: false, problem: 'not a tar archive' });
     expect(cut).toMatchObject({ complete: false, problem: 'tar archive is truncated' });
+  });
+
+  it('scans content that is not a tar archive whole (regression: a key pushed as a non-tar layer passed a block namespace)', async () => {
+    const key = pemKey('RSA ', 21);
+    for (const blob of [Buffer.from(randomText(2048, 105)), Buffer.from(`${randomText(700, 107)}\n${key.text}`), gzipSync(Buffer.from(key.text))]) {
+      const result = await scanLayer([blob.subarray(0, 100), blob.subarray(100)]);
+      expect(result.complete).toBe(true);
+      expect(result.findings.map((f) => [f.rule, f.path])).toEqual(blob.includes('PRIVATE') || blob[0] === 0x1f ? [['private-key', '(blob)']] : []);
+    }
+  });
+
+  it('scans what follows the end-of-archive blocks (regression: a secret behind an early end marker went unseen)', async () => {
+    const key = pemKey('', 22);
+    const hidden = Buffer.concat([tarOf([{ name: 'a', content: 'harmless' }]), Buffer.from(key.text)]);
+    const result = await scanLayer([gzipSync(hidden)]);
+
+    expect(result.findings.map((f) => [f.rule, f.path])).toEqual([['private-key', '(after the end of the archive)']]);
   });
 
   it('accepts an empty layer in every form', async () => {

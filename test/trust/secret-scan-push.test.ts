@@ -66,6 +66,31 @@ describe('secret scanning on push', () => {
     }
   });
 
+  it('block: refuses a secret whatever the layer media type or subject says (regression: octet-stream, upper-case TAR and wasm-with-subject layers were not scanned)', async () => {
+    const target = await push('blk/app', 'target', { clean: true });
+    const keyFile = Buffer.from(pemKey('', 9).text);
+    for (const [mediaType, extra] of [
+      ['application/octet-stream', {}],
+      ['application/vnd.oci.image.layer.v1.TAR+gzip', {}],
+      ['application/vnd.wasm.content.layer.v1+wasm', { subject: { mediaType: OCI_MANIFEST, digest: target.digest, size: 1 } }],
+    ] as const) {
+      const layer = mediaType.includes('gzip') ? gzipSync(keyFile) : keyFile;
+      const layerDigest = await admin.pushBlob('blk/app', layer);
+      const config = Buffer.from('{}');
+      const configDigest = await admin.pushBlob('blk/app', config);
+      const manifest = Buffer.from(JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_MANIFEST,
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+        layers: [{ mediaType, digest: layerDigest, size: layer.length }],
+        ...extra,
+      }));
+      const res = await admin.request(`/v2/blk/app/manifests/odd-${mediaType.length}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+      expect(res.status, mediaType).toBe(403);
+      expect((await errorOf(res)).message).toContain(`layer ${layerDigest} path (blob):1: private-key`);
+    }
+  });
+
   it('block: lets a clean image through', async () => {
     expect((await push('blk/app', 'clean', { clean: true })).res.status).toBe(201);
     expect((await admin.request('/v2/blk/app/manifests/clean')).status).toBe(200);

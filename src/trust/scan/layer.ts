@@ -123,7 +123,17 @@ export async function scanLayer(
         for (const seen of beforeFirstEntry.splice(0)) raw.write(seen);
       }
     }
-    if (!raw) tar.finish();
+    if (!raw) {
+      try {
+        tar.finish();
+      } catch (err) {
+        // Fewer bytes than one tar header: a small file, not a cut archive.
+        if (!(err instanceof TarError) || tar.headersRead > 0) throw err;
+        raw = new FileScanner(RAW_PATH, limits.maxFileBytes);
+        result.files++;
+        for (const seen of beforeFirstEntry.splice(0)) raw.write(seen);
+      }
+    }
   } catch (err) {
     if (err instanceof SourceError) throw err.cause;
     if (!(err instanceof LimitReached || err instanceof TarError || err instanceof DecompressError)) {
