@@ -46,19 +46,19 @@ const CHANGES = new Set(['blob.delete', 'blob.push', 'blob.mount', 'upload.cance
 /**
  * Records every content access, change, sign-in and admin change in the audit log: changes
  * before the response is sent (if that write fails, the client gets 503 instead of success),
- * reads and sign-ins queued right after.
+ * reads and sign-ins queued as their responses start.
  */
 export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder, failClosed: (repository: string) => Promise<boolean>): void {
   app.decorateRequest('audit', null);
-  // The event of a read, built once before the response goes out and queued after it has.
-  const queued = new WeakMap<FastifyRequest, AuditEvent>();
   app.addHook('onSend', async (request, reply, payload) => {
     const event = eventOf(request, reply);
     if (!event) return payload;
     // A namespace set to fail closed gets its pulls recorded first, like changes.
     const strict = PULLS.has(event.action) && event.outcome === 'allowed' && event.repository !== null && (await failClosed(event.repository));
     if (!strict && !isChange(event.action, request)) {
-      queued.set(request, event);
+      // Queued as the response starts, not when it finishes: a client that closes the connection
+      // as soon as it has the bytes leaves no 'finish' behind, and its pull must still be recorded.
+      recorder.enqueue(event);
       return payload;
     }
     try {
@@ -71,10 +71,6 @@ export function registerAuditHooks(app: FastifyInstance, recorder: AuditRecorder
       reply.code(503).header('Content-Type', 'application/json');
       return JSON.stringify(errorEnvelope(failure));
     }
-  });
-  app.addHook('onResponse', async (request) => {
-    const event = queued.get(request);
-    if (event) recorder.enqueue(event);
   });
 }
 
