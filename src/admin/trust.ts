@@ -125,9 +125,14 @@ export class TrustAdmin {
     return { digest: manifest.digest, namespace: active.namespace, mode: active.policy.mode, quarantine: quarantine ?? null, ...verdict, allowed: verdict.allowed && !quarantine };
   }
 
-  /** Blobs in which the secret scanner found something, with the findings (never the secrets). */
+  /**
+   * Blobs in which the secret scanner found something, with the findings (never the secrets):
+   * every such blob, or those of one blob, or of an image's layers and config.
+   */
   async findings(digest?: string) {
-    const scans = digest ? [await this.store.trust.scan(checkDigest(digest))].flatMap((s) => (s ? [s] : [])) : await this.store.trust.scansWithFindings(1000);
+    const wanted = digest === undefined ? undefined : checkDigest(digest);
+    const digests = wanted === undefined ? [] : [wanted, ...(await this.store.content.childrenAnywhere(wanted))];
+    const scans = wanted === undefined ? await this.store.trust.scansWithFindings(1000) : (await Promise.all(digests.map((d) => this.store.trust.scan(d)))).flatMap((s) => (s && (s.findings.length > 0 || !s.complete) ? [s] : []));
 
     return scans.map((s) => ({ digest: s.digest, complete: s.complete, problem: s.problem, findings: s.findings, scannedAt: s.at }));
   }

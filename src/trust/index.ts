@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { BlobDriver } from '../storage/blobs/driver.js';
+import type { ManifestRecord } from '../storage/metadata/content.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { isAttachment, type Verifiers } from './artifacts.js';
 import { PullGate } from './pull.js';
@@ -35,26 +36,31 @@ export class TrustService {
   }
 
   /**
-   * After a manifest is stored: with staged delivery, a new image waits in quarantine until
-   * its checks pass (the first pull after they do releases it). Attachments are never staged,
-   * since verifiers must be able to read them.
+   * Before a manifest is stored: with staged delivery, a new image waits in quarantine until
+   * its namespace's checks pass (the first pull there after they do releases it). Quarantined
+   * before it is stored, so that no crash can leave it stored and pullable. Attachments are
+   * never staged, since verifiers must be able to read them.
    */
-  async afterPush(repository: string, digest: string): Promise<boolean> {
-    const active = await this.state.policyFor(repository);
-    if (!active?.policy?.stagedDelivery) return false;
-    const manifest = await this.store.content.manifest(repository, digest);
-    if (!manifest || isAttachment(manifest.subject, manifest.artifactType, manifest.content)) return false;
+  async stageBeforePush(manifest: ManifestRecord): Promise<boolean> {
+    const active = await this.state.policyFor(manifest.repository);
+    if (!active?.policy?.stagedDelivery || isAttachment(manifest.subject, manifest.artifactType, manifest.content)) return false;
     if ((await this.gate.verdictWithParents(manifest, active)).allowed) return false;
 
-    return this.store.trust.quarantine({ digest: manifest.digest, kind: 'staged', reason: 'staged delivery: waiting until its signature and attestation checks pass', actor: 'portcullis' });
+    return this.store.trust.quarantine({
+      digest: manifest.digest,
+      kind: 'staged',
+      namespace: active.namespace,
+      reason: `staged delivery: waiting until the checks of namespace ${active.namespace} pass`,
+      actor: 'portcullis',
+    });
   }
 
   /**
-   * Quarantines a manifest whose push the secret scanner flagged (namespace mode
-   * `quarantine`), and the layers holding the secrets, so that neither can be pulled.
+   * Quarantines what the secret scanner flagged: in mode `quarantine` the manifest and the blobs
+   * holding secrets, in mode `block` the blobs (already uploaded, though the manifest is refused).
    */
-  async quarantineFindings(digest: string, layers: string[], reason: string): Promise<void> {
-    for (const d of [digest, ...new Set(layers)]) await this.store.trust.quarantine({ digest: d, kind: 'scanner', reason, actor: 'secret-scanner' });
+  async quarantineFindings(digests: string[], reason: string): Promise<void> {
+    for (const digest of new Set(digests)) await this.store.trust.quarantine({ digest, kind: 'scanner', reason, actor: 'secret-scanner' });
   }
 
   /** Why a blob may not be pulled (it is quarantined), or undefined. */

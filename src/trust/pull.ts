@@ -43,7 +43,8 @@ export class PullGate {
     private readonly releaseStaged: (digest: string) => Promise<QuarantineRecord | undefined>,
   ) {}
 
-  async check(manifest: ManifestRecord): Promise<PullCheck> {
+  /** With `dryRun`, nothing is released: what `trust check` uses to say what a pull would get. */
+  async check(manifest: ManifestRecord, dryRun = false): Promise<PullCheck> {
     const quarantine = await this.state.quarantined(manifest.digest);
     const active = await this.state.policyFor(manifest.repository);
     if (quarantine && quarantine.kind !== 'staged') return { refusal: `${manifest.digest} is quarantined: ${quarantine.reason}` };
@@ -56,9 +57,12 @@ export class PullGate {
     const failed = verdict && !verdict.allowed ? `trust policy of namespace ${active.namespace}: ${verdict.reasons.join('; ')}` : undefined;
 
     if (quarantine) {
-      // Staged delivery: the digest waits until its checks pass; the first pull after that releases it.
-      if (failed) return { refusal: `${manifest.digest} is quarantined: ${quarantine.reason} (${failed})` };
-      return { released: await this.releaseStaged(manifest.digest) };
+      // Staged delivery: the digest waits until the checks of the namespace it was pushed to
+      // pass; the first pull there after that releases it. A pull elsewhere releases nothing.
+      if (failed || active.namespace !== quarantine.namespace) {
+        return { refusal: `${manifest.digest} is quarantined: ${quarantine.reason}${failed ? ` (${failed})` : ''}` };
+      }
+      return dryRun ? {} : { released: await this.releaseStaged(manifest.digest) };
     }
     if (!failed) return {};
 

@@ -1,5 +1,7 @@
 import type { ContentStore } from '../storage/metadata/content.js';
 import type { TrustStore } from '../storage/metadata/trust.js';
+import { layersOf } from './artifacts.js';
+import type { TrustPolicy } from './policy/document.js';
 import type { TrustState } from './state.js';
 import { attachedTo, immutablePattern, tagMoveProblem } from './tags.js';
 
@@ -15,20 +17,48 @@ export class TagRules {
     private readonly trust: TrustStore,
   ) {}
 
-  /** May `tag` move to `digest`? `digest` need not be stored yet (a push names it first). */
-  async moveProblem(repository: string, tag: string, digest: string): Promise<string | undefined> {
+  /**
+   * May `tag` move to `digest`? `digest` need not be stored yet (a push names it first; its
+   * bytes are `content`). A tag deleted earlier is judged against the last manifest it named,
+   * so that deleting a tag first is no way around the rollback rule.
+   */
+  async moveProblem(repository: string, tag: string, digest: string, content?: Buffer): Promise<string | undefined> {
     const policy = (await this.state.policyFor(repository))?.policy;
     if (!policy) return undefined;
     const current = await this.content.tagTarget(repository, tag);
-    if (current === undefined || current === digest) return undefined;
+    if (current === digest) return undefined;
+    const signed = attachedTo(tag);
+    if (signed && current !== undefined) {
+      const problem = await this.attachmentMoveProblem(repository, tag, signed, current, content);
+      if (problem) return problem;
+    }
+    const last = current ?? (await this.trust.tagHistory(repository, tag)).findLast((m) => m.digest !== null)?.digest ?? undefined;
+    if (last === undefined || last === digest) return undefined;
     const now = Date.now();
+    const lastReceived = await this.content.manifestCreatedAt(repository, last);
 
     return tagMoveProblem(policy, {
       tag,
-      current: { digest: current, receivedAt: (await this.content.manifestCreatedAt(repository, current)) ?? now },
+      current: current === undefined ? undefined : { digest: current, receivedAt: lastReceived ?? now },
+      previous: current === undefined && lastReceived !== undefined ? { digest: last, receivedAt: lastReceived } : undefined,
       next: { digest, receivedAt: (await this.content.manifestCreatedAt(repository, digest)) ?? now },
       namedBefore: await this.trust.taggedBefore(repository, tag, digest),
     });
+  }
+
+  /**
+   * The `.sig`/`.att` tag of a manifest that carries an immutable tag may only move to a
+   * manifest that keeps every signature layer it had (cosign appends signatures that way);
+   * anything else would drop the release's signatures.
+   */
+  private async attachmentMoveProblem(repository: string, tag: string, signed: string, current: string, content: Buffer | undefined): Promise<string | undefined> {
+    const problem = await this.protectedProblem(repository, signed, `tag ${tag}`);
+    if (!problem) return undefined;
+    const before = new Set(layersOf((await this.content.manifest(repository, current))?.content ?? Buffer.alloc(0)).map((l) => l.digest));
+    const after = new Set(layersOf(content ?? Buffer.alloc(0)).map((l) => l.digest));
+    const dropped = [...before].filter((d) => !after.has(d));
+
+    return dropped.length > 0 ? `${problem}; the new manifest drops ${dropped.length} of its signature layer(s)` : undefined;
   }
 
   /** May the tag be deleted? */
@@ -41,13 +71,16 @@ export class TagRules {
     return signed ? this.protectedProblem(repository, signed, `tag ${tag}`) : undefined;
   }
 
-  /** May the manifest be deleted? Not while an immutable tag names it or it signs one that is. */
+  /**
+   * May the manifest be deleted? Not while an immutable tag names it or an index holding it, nor
+   * while it carries the signatures of such a manifest.
+   */
   async manifestDeleteProblem(repository: string, digest: string): Promise<string | undefined> {
     const policy = (await this.state.policyFor(repository))?.policy;
     if (!policy || policy.immutableTags.length === 0) return undefined;
+    const held = await this.heldBy(repository, digest, policy);
+    if (held) return `${digest} ${held}`;
     for (const tag of await this.content.tagsOf(repository, digest)) {
-      const pattern = immutablePattern(policy, tag);
-      if (pattern) return `${digest} carries immutable tag ${tag} (pattern ${pattern})`;
       const signed = attachedTo(tag);
       const problem = signed && (await this.protectedProblem(repository, signed, digest));
       if (problem) return problem;
@@ -55,6 +88,41 @@ export class TagRules {
     const subject = (await this.content.manifest(repository, digest))?.subject;
 
     return subject ? this.protectedProblem(repository, subject, digest) : undefined;
+  }
+
+  /** May the blob be unlinked from the repository? Not while a manifest under an immutable tag uses it. */
+  async blobDeleteProblem(repository: string, digest: string): Promise<string | undefined> {
+    const policy = (await this.state.policyFor(repository))?.policy;
+    if (!policy || policy.immutableTags.length === 0) return undefined;
+    const held = await this.heldBy(repository, digest, policy);
+
+    return held && `blob ${digest} ${held}`;
+  }
+
+  /**
+   * How an immutable tag holds `digest`: on the manifest itself, or on a manifest or index that
+   * lists it (two levels up: index → image → blob). Undefined when none does.
+   */
+  private async heldBy(repository: string, digest: string, policy: TrustPolicy): Promise<string | undefined> {
+    const holder = await this.immutableHolder(repository, digest, policy, 0);
+    if (!holder) return undefined;
+    const rule = `immutable tag ${holder.tag} (pattern ${holder.pattern})`;
+
+    return holder.digest === digest ? `carries ${rule}` : `is part of ${holder.digest}, which carries ${rule}`;
+  }
+
+  private async immutableHolder(repository: string, digest: string, policy: TrustPolicy, depth: number): Promise<{ digest: string; tag: string; pattern: string } | undefined> {
+    for (const tag of await this.content.tagsOf(repository, digest)) {
+      const pattern = immutablePattern(policy, tag);
+      if (pattern) return { digest, tag, pattern };
+    }
+    if (depth >= 2) return undefined;
+    for (const parent of await this.content.parents(repository, digest)) {
+      const holder = await this.immutableHolder(repository, parent, policy, depth + 1);
+      if (holder) return holder;
+    }
+
+    return undefined;
   }
 
   /** Refuses removing `what` when it is attached to a manifest that carries an immutable tag. */

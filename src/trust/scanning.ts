@@ -19,6 +19,8 @@ export interface ManifestScan {
   findings: LayerFinding[];
   /** Layers that could not be scanned to the end (a cap was hit, or the archive is corrupt). */
   incomplete: { layer: string; problem: string }[];
+  /** The image config's digest, whose findings are listed as the config's, not a layer's. */
+  config?: string;
 }
 
 /**
@@ -117,18 +119,26 @@ export class SecretScanner {
     }
     result.findings.push(...applyWhiteouts(scans));
     const config = configDigest(content);
-    if (config) result.findings.push(...(await this.configFindings(config)));
+    if (config) {
+      result.config = config;
+      result.findings.push(...(await this.configFindings(config)));
+    }
 
     return result;
   }
 
+  /** The config's findings, kept with the config blob (like a layer's) so that reports list them. */
   private async configFindings(digest: string): Promise<LayerFinding[]> {
+    const done = await this.store.trust.scan(digest);
+    if (done) return done.findings.map((f) => ({ ...f, layer: digest }));
     const size = await this.driver.stat(digest);
     if (size === undefined || size > MAX_CONFIG_BYTES) return [];
     const parts: Buffer[] = [];
     for await (const part of await this.driver.read(digest)) parts.push(part as Buffer);
+    const findings = scanConfig(Buffer.concat(parts));
+    await this.store.trust.saveScan({ digest, complete: true, problem: null, findings, whiteouts: [], bytes: size, at: Date.now() });
 
-    return scanConfig(Buffer.concat(parts)).map((f) => ({ ...f, layer: digest }));
+    return findings.map((f) => ({ ...f, layer: digest }));
   }
 }
 
@@ -146,7 +156,7 @@ function configDigest(content: Buffer): string | undefined {
 /** One line per finding, for a refusal or a log line: where, and which rule; never the secret. */
 export function describeScan(scan: ManifestScan, limit = 10): string {
   const lines = [
-    ...scan.findings.map((f) => `layer ${f.layer} path ${f.path}${f.line ? `:${f.line}` : ''}: ${f.rule}${f.hiddenBy ? ` (deleted by ${f.hiddenBy}, still retrievable)` : ''}`),
+    ...scan.findings.map((f) => `${f.layer === scan.config ? 'config' : 'layer'} ${f.layer} path ${f.path}${f.line ? `:${f.line}` : ''}: ${f.rule}${f.hiddenBy ? ` (deleted by ${f.hiddenBy}, still retrievable)` : ''}`),
     ...scan.incomplete.map((i) => `layer ${i.layer}: not fully scanned (${i.problem})`),
   ];
   const more = lines.length > limit ? `; and ${lines.length - limit} more` : '';

@@ -10,6 +10,8 @@ export interface TagMoveFacts {
   tag: string;
   /** The tag's current target and when the repository first received it; absent for a new tag. */
   current?: { digest: string; receivedAt: number };
+  /** For a tag that was deleted: the last manifest it named, when the repository still holds it. */
+  previous?: { digest: string; receivedAt: number };
   /** The manifest the tag would move to, and when the repository received it (now for a new push). */
   next: { digest: string; receivedAt: number };
   /** Whether the tag ever pointed at `next` before. */
@@ -22,12 +24,15 @@ export interface TagMoveFacts {
  */
 export function tagMoveProblem(policy: TrustPolicy | undefined, facts: TagMoveFacts): string | undefined {
   const { tag, current, next } = facts;
-  if (!policy || !current || current.digest === next.digest) return undefined;
+  if (!policy || current?.digest === next.digest) return undefined;
   const pattern = immutablePattern(policy, tag);
-  if (pattern) return `tag ${tag} is immutable (pattern ${pattern}) and points at ${current.digest}`;
-  if (policy.rollback === 'allow') return undefined;
+  if (pattern && current) return `tag ${tag} is immutable (pattern ${pattern}) and points at ${current.digest}`;
+  if (policy.rollback === 'allow' || (!current && !facts.previous && !facts.namedBefore)) return undefined;
   if (facts.namedBefore) return `rollback refused: tag ${tag} pointed at ${next.digest} before`;
-  if (next.receivedAt < current.receivedAt) return `rollback refused: ${next.digest} is older than ${current.digest}, the current target of tag ${tag}`;
+  const against = current ?? facts.previous!;
+  if (next.receivedAt < against.receivedAt) {
+    return `rollback refused: ${next.digest} is older than ${against.digest}, the ${current ? 'current' : 'last'} target of tag ${tag}`;
+  }
 
   return undefined;
 }

@@ -59,7 +59,7 @@ describe('secret scanning on push', () => {
       const error = await errorOf(pushed.res);
       expect(error.code).toBe('DENIED');
       expect(error.message).toContain(`layer ${pushed.lower} path root/.ssh/id_ed25519:1: private-key (deleted by ${pushed.upper}, still retrievable)`);
-      expect(error.message).toContain(`layer ${pushed.configDigest} path config.Env[1]`);
+      expect(error.message).toContain(`config ${pushed.configDigest} path config.Env[1]`);
       expect(error.message).not.toContain(key.body.slice(0, 40));
       expect(error.message).not.toContain(githubToken);
       expect((await admin.request(`/v2/blk/app/manifests/${pushed.digest}`)).status).toBe(404);
@@ -101,7 +101,9 @@ describe('secret scanning on push', () => {
     expect(pushed.res.status).toBe(201);
     const pull = await admin.request('/v2/qrt/app/manifests/v1');
     expect(pull.status).toBe(403);
-    expect((await errorOf(pull)).message).toBe(`${pushed.digest} is quarantined: secret scan found 2 problem(s); see portcullis scan findings`);
+    expect((await errorOf(pull)).message).toBe(`${pushed.digest} is quarantined: secret scan found 2 problem(s); see portcullis scan findings ${pushed.digest}`);
+    const findings = (await (await adminApi(admin, 'GET', `/scan/findings?digest=${pushed.digest}`)).json()) as { blobs: { digest: string }[] };
+    expect(findings.blobs.map((b) => b.digest).sort()).toEqual([pushed.lower, pushed.configDigest].sort());
     expect((await admin.request(`/v2/qrt/app/blobs/${pushed.lower}`)).status).toBe(403);
     const list = (await (await adminApi(admin, 'GET', '/quarantine')).json()) as { quarantined: { digest: string; kind: string }[] };
     expect(list.quarantined.filter((q) => q.kind === 'scanner').map((q) => q.digest)).toEqual(expect.arrayContaining([pushed.digest, pushed.lower]));

@@ -2,7 +2,7 @@ import { RegistryError } from '../../errors/registry-error.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { ByteRange } from '../../storage/blobs/driver.js';
 import type { V2Context } from './context.js';
-import { enforceBlobPull } from './trust.js';
+import { enforceBlobPull, refuse } from './trust.js';
 
 /** GET/HEAD /v2/<name>/blobs/<digest> (end-2), with single byte ranges (206/416). */
 export async function getBlob(ctx: V2Context): Promise<void> {
@@ -39,6 +39,8 @@ export async function getBlob(ctx: V2Context): Promise<void> {
 /** DELETE /v2/<name>/blobs/<digest> (end-10): unlinks the blob from this repository. */
 export async function deleteBlob(ctx: V2Context): Promise<void> {
   const { digest } = parseDigest(ctx.param);
+  const problem = await ctx.services.trust.tags.blobDeleteProblem(ctx.name, digest);
+  if (problem) refuse(ctx, problem);
   await ctx.services.blobs.unlink(ctx.name, digest);
   ctx.reply.code(202).header('Content-Length', 0).send();
 }

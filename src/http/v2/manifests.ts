@@ -1,10 +1,10 @@
 import { RegistryError } from '../../errors/registry-error.js';
 import { MANIFEST_TYPES, bareMediaType } from '../../oci/media-types.js';
 import { MAX_MANIFEST_BYTES, parseReference } from '../../registry/manifests.js';
-import { digestOf } from '../../oci/digest.js';
+import { digestOf, tryParseDigest } from '../../oci/digest.js';
 import { parseManifest } from '../../registry/manifest-parse.js';
 import { readBody, type V2Context } from './context.js';
-import { enforcePull, quarantineFindings, refuse, scanBeforePut } from './trust.js';
+import { enforcePull, refuse, scanBeforePut } from './trust.js';
 
 /** GET/HEAD /v2/<name>/manifests/<reference> (end-3). HEAD answers the same headers. */
 export async function getManifest(ctx: V2Context): Promise<void> {
@@ -32,16 +32,19 @@ export async function putManifest(ctx: V2Context): Promise<void> {
   const reference = parseReference(ctx.param);
   const body = await readBody(ctx.request, MAX_MANIFEST_BYTES, new RegistryError('MANIFEST_TOO_LARGE'));
   const contentType = bareMediaType(ctx.request.headers['content-type']);
-  // Checked before storing, so that a refused push leaves neither a moved tag nor a new manifest behind.
+  // Everything the trust policy asks of a push happens before the manifest is stored: a refused
+  // push leaves neither a moved tag nor a new manifest, and a quarantine is in place before the
+  // manifest can be pulled, whatever crash comes in between.
   const parsed = parseManifest(contentType, body);
+  const digest = digestOf(body, 'digest' in reference ? tryParseDigest(reference.digest)!.algorithm : 'sha256');
   if ('tag' in reference) {
-    const problem = await ctx.services.trust.tags.moveProblem(ctx.name, reference.tag, digestOf(body, 'sha256'));
+    const problem = await ctx.services.trust.tags.moveProblem(ctx.name, reference.tag, digest, body);
     if (problem) refuse(ctx, problem);
   }
-  const scan = await scanBeforePut(ctx, body, parsed.subject, parsed.artifactType);
+  const record = { repository: ctx.name, digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, subject: parsed.subject, annotations: parsed.annotations, size: body.byteLength, content: body };
+  await scanBeforePut(ctx, record);
+  if (await ctx.services.trust.stageBeforePush(record)) ctx.request.logFields = { ...ctx.request.logFields, trust: 'staged: quarantined until its checks pass' };
   const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
-  if (scan) await quarantineFindings(ctx, result.digest, scan);
-  if (await ctx.services.trust.afterPush(ctx.name, result.digest)) ctx.request.logFields = { ...ctx.request.logFields, trust: 'staged: quarantined until its checks pass' };
   const { reply } = ctx;
   reply
     .code(201)

@@ -1,6 +1,6 @@
 import { RegistryError } from '../../errors/registry-error.js';
 import type { ManifestRecord } from '../../storage/metadata/content.js';
-import { describeScan, type ManifestScan } from '../../trust/index.js';
+import { describeScan } from '../../trust/index.js';
 import type { V2Context } from './context.js';
 
 /**
@@ -53,22 +53,24 @@ export function refuse(ctx: V2Context, reason: string): never {
 }
 
 /**
- * Runs the secret scan of a manifest being pushed. In `block` mode a finding refuses the push
- * (listing layer, path and rule); in `warn` mode the log line and audit record say what was
- * found. Returns the scan when the manifest must be quarantined once stored.
+ * Runs the secret scan of a manifest about to be stored. In `block` mode a finding refuses the
+ * push (listing layer, path and rule) and quarantines the blobs holding secrets, which were
+ * uploaded before the manifest; in `quarantine` mode the manifest and those blobs are
+ * quarantined before the manifest is stored; in `warn` mode the log line and audit record say
+ * what was found.
  */
-export async function scanBeforePut(ctx: V2Context, body: Buffer, subject: string | null, artifactType: string | null): Promise<ManifestScan | undefined> {
-  const scan = await ctx.services.trust.scanner.manifest(ctx.name, body, subject, artifactType);
-  if (scan.findings.length === 0 && scan.incomplete.length === 0) return undefined;
+export async function scanBeforePut(ctx: V2Context, manifest: ManifestRecord): Promise<void> {
+  const scan = await ctx.services.trust.scanner.manifest(manifest.repository, manifest.content, manifest.subject, manifest.artifactType);
+  if (scan.findings.length === 0 && scan.incomplete.length === 0) return;
   const summary = describeScan(scan);
-  if (scan.mode === 'block') refuse(ctx, `secret scan refused the push: ${summary}`);
-  ctx.request.logFields = { ...ctx.request.logFields, trust: `secret scan (${scan.mode}): ${summary}` };
-
-  return scan.mode === 'quarantine' ? scan : undefined;
-}
-
-export async function quarantineFindings(ctx: V2Context, digest: string, scan: ManifestScan): Promise<void> {
+  const blobs = [...scan.findings.map((f) => f.layer), ...scan.incomplete.map((i) => i.layer)];
   const count = scan.findings.length + scan.incomplete.length;
-  const layers = [...scan.findings.map((f) => f.layer), ...scan.incomplete.map((i) => i.layer)];
-  await ctx.services.trust.quarantineFindings(digest, layers, `secret scan found ${count} problem(s); see portcullis scan findings`);
+  if (scan.mode === 'block') {
+    await ctx.services.trust.quarantineFindings(blobs, `secret scan found ${count} problem(s) in a refused push of ${manifest.digest}; see portcullis scan findings`);
+    refuse(ctx, `secret scan refused the push: ${summary}`);
+  }
+  if (scan.mode === 'quarantine') {
+    await ctx.services.trust.quarantineFindings([manifest.digest, ...blobs], `secret scan found ${count} problem(s); see portcullis scan findings ${manifest.digest}`);
+  }
+  ctx.request.logFields = { ...ctx.request.logFields, trust: `secret scan (${scan.mode}): ${summary}` };
 }

@@ -321,6 +321,13 @@ export class ContentStore {
     return rows.map((r) => ({ repository: r.repository, digest: r.parent }));
   }
 
+  /** What a manifest lists (config, layers, or an index's manifests), in whichever repository holds it. */
+  async childrenAnywhere(digest: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('manifest_references').select('child').distinct().where('parent', '=', digest).execute();
+
+    return rows.map((r) => r.child);
+  }
+
   /** Manifests of `repository` whose subject is `subject`, oldest first. */
   async referrers(repository: string, subject: string, artifactType?: string): Promise<ManifestRecord[]> {
     let query = this.db

@@ -359,6 +359,7 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
           .createTable('quarantine')
           .addColumn('digest', 'text', (c) => c.primaryKey())
           .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('namespace', 'text')
           .addColumn('reason', 'text', (c) => c.notNull())
           .addColumn('actor', 'text', (c) => c.notNull())
           .addColumn('at', bigint, (c) => c.notNull())
@@ -377,6 +378,7 @@ function migrations(types: ColumnTypes): Record<string, Migration> {
         await db.schema.alterTable('tag_history').addColumn('note', 'text').execute();
         // "Which images hold this leaked layer", across repositories, for the exposure report.
         await db.schema.createIndex('manifest_references_any_child').on('manifest_references').column('child').execute();
+        await db.schema.createIndex('manifest_references_any_parent').on('manifest_references').column('parent').execute();
       },
     },
   };

@@ -78,7 +78,15 @@ export interface Database {
     updated_at: number;
   };
   /** Digests that may not be pulled: by an admin, the secret scanner, or awaiting checks (staged). */
-  quarantine: { digest: string; kind: string; reason: string; actor: string; at: number };
+  quarantine: {
+    digest: string;
+    kind: string;
+    /** For a staged digest: the namespace whose checks release it (a pull elsewhere does not). */
+    namespace: string | null;
+    reason: string;
+    actor: string;
+    at: number;
+  };
   /** The secret scan of one blob, done once per digest whichever repository it was pushed to. */
   scan_results: {
     digest: string;

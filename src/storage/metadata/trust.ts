@@ -16,6 +16,8 @@ export type QuarantineKind = 'admin' | 'scanner' | 'staged';
 export interface QuarantineRecord {
   digest: string;
   kind: QuarantineKind;
+  /** For a staged digest: the namespace whose checks release it. */
+  namespace?: string | null;
   reason: string;
   actor: string;
   at: number;
@@ -95,7 +97,7 @@ export class TrustStore {
   async quarantined(): Promise<QuarantineRecord[]> {
     const rows = await this.conn.db.selectFrom('quarantine').selectAll().orderBy('at').execute();
 
-    return rows.map((r) => ({ digest: r.digest, kind: r.kind as QuarantineKind, reason: r.reason, actor: r.actor, at: Number(r.at) }));
+    return rows.map(toQuarantine);
   }
 
   /** Quarantines a digest; false when it already was (the first reason stays). */
@@ -103,7 +105,7 @@ export class TrustStore {
     return this.changing(async (db) => {
       const result = await db
         .insertInto('quarantine')
-        .values({ ...entry, at: Date.now() })
+        .values({ ...entry, namespace: entry.namespace ?? null, at: Date.now() })
         .onConflict((oc) => oc.column('digest').doNothing())
         .executeTakeFirst();
 
@@ -118,7 +120,7 @@ export class TrustStore {
       if (!row) return undefined;
       await db.deleteFrom('quarantine').where('digest', '=', digest).execute();
 
-      return { digest: row.digest, kind: row.kind as QuarantineKind, reason: row.reason, actor: row.actor, at: Number(row.at) };
+      return toQuarantine(row);
     });
   }
 
@@ -208,6 +210,10 @@ function toPolicy(row: Database['trust_policies']): PolicyRecord {
     updatedBy: row.updated_by,
     updatedAt: Number(row.updated_at),
   };
+}
+
+function toQuarantine(row: Database['quarantine']): QuarantineRecord {
+  return { digest: row.digest, kind: row.kind as QuarantineKind, namespace: row.namespace, reason: row.reason, actor: row.actor, at: Number(row.at) };
 }
 
 function toScan(row: Database['scan_results']): ScanRecord {
