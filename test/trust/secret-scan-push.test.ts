@@ -63,6 +63,8 @@ describe('secret scanning on push', () => {
       expect(error.message).not.toContain(key.body.slice(0, 40));
       expect(error.message).not.toContain(githubToken);
       expect((await admin.request(`/v2/blk/app/manifests/${pushed.digest}`)).status).toBe(404);
+      // The layers were uploaded before the manifest was refused; the one holding the key stays held.
+      expect((await admin.request(`/v2/blk/app/blobs/${pushed.lower}`)).status).toBe(403);
     }
   });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withStore } from '../auth/support/accounts.js';
 import { RegistryClient } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { adminApi, cosignSign, errorOf, OCI_MANIFEST, p256, type SigningKey } from './support.js';
+import { adminApi, cosignSign, errorOf, OCI_MANIFEST, p256, pushIndex, type SigningKey } from './support.js';
 
 describe('tag rules, quarantine and staged delivery', () => {
   let registry: TestRegistry;
@@ -45,6 +45,33 @@ describe('tag rules, quarantine and staged delivery', () => {
       expect((await admin.request(`/v2/rel/app/manifests/${sig.tag}`)).status).toBe(200);
     });
 
+    it("refuses deleting an immutable image's blobs and an immutable index's platform manifests (regression: both were unlinked)", async () => {
+      const image = await admin.pushImage('rel/multi', 'amd64');
+      const index = await pushIndex(admin, 'rel/multi', 'v3.0', [{ digest: image.digest, size: image.manifest.length }]);
+      const child = await admin.request(`/v2/rel/multi/manifests/${image.digest}`, { method: 'DELETE' });
+      expect(child.status).toBe(403);
+      expect((await errorOf(child)).message).toBe(`${image.digest} is part of ${index.digest}, which carries immutable tag v3.0 (pattern v*)`);
+      const blob = await admin.request(`/v2/rel/multi/blobs/${image.layerDigest}`, { method: 'DELETE' });
+      expect(blob.status).toBe(403);
+      expect((await errorOf(blob)).message).toBe(`blob ${image.layerDigest} is part of ${index.digest}, which carries immutable tag v3.0 (pattern v*)`);
+      expect((await admin.request(`/v2/rel/multi/blobs/${image.layerDigest}`)).status).toBe(200);
+    });
+
+    it("lets an immutable image's .sig tag gain signatures but not lose them (regression: overwriting it dropped the release's signature)", async () => {
+      const image = await admin.pushImage('rel/app', 'v4.0');
+      const first = await cosignSign(admin, 'rel/app', image.digest, key);
+      const replaced = await admin.pushImage('rel/app', 'junk');
+      const overwrite = await admin.request(`/v2/rel/app/manifests/${first.tag}`, { method: 'PUT', body: replaced.manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+      expect(overwrite.status).toBe(403);
+      expect((await errorOf(overwrite)).message).toContain('the new manifest drops 1 of its signature layer(s)');
+      // cosign's way of adding a signature: the old layers plus a new one.
+      const old = JSON.parse(Buffer.from(await (await admin.request(`/v2/rel/app/manifests/${first.tag}`)).arrayBuffer()).toString()) as { layers: unknown[] };
+      const extra = await admin.pushImage('rel/app', 'extra-layer-source');
+      const extraLayer = (JSON.parse(extra.manifest.toString()) as { layers: unknown[] }).layers[0];
+      const appended = Buffer.from(JSON.stringify({ ...old, layers: [...old.layers, extraLayer] }));
+      expect((await put('rel/app', first.tag, appended)).status).toBe(201);
+    });
+
     it('lets ordinary tags be deleted', async () => {
       await admin.pushImage('rel/app', 'temp');
       expect((await admin.request('/v2/rel/app/manifests/temp', { method: 'DELETE' })).status).toBe(202);
@@ -61,6 +88,15 @@ describe('tag rules, quarantine and staged delivery', () => {
       expect(back.status).toBe(403);
       expect((await errorOf(back)).message).toBe(`rollback refused: tag latest pointed at ${b.digest} before`);
       expect((await admin.request('/v2/rel/svc/manifests/latest')).headers.get('docker-content-digest')).toBe(c.digest);
+    });
+
+    it('refuses moving a deleted tag back to a manifest it named before (regression: deleting the tag first got around the rule)', async () => {
+      const a = await admin.pushImage('rel/svc2', 'latest');
+      await admin.pushImage('rel/svc2', 'latest');
+      expect((await admin.request('/v2/rel/svc2/manifests/latest', { method: 'DELETE' })).status).toBe(202);
+      const back = await put('rel/svc2', 'latest', a.manifest);
+      expect(back.status).toBe(403);
+      expect((await errorOf(back)).message).toBe(`rollback refused: tag latest pointed at ${a.digest} before`);
     });
 
     it('lets an admin override it, recorded with the reason in the tag history and the audit log', async () => {
@@ -127,6 +163,18 @@ describe('tag rules, quarantine and staged delivery', () => {
       expect(after.quarantined.map((q) => q.digest)).not.toContain(image.digest);
       const audit = await withStore(registry, (store) => store.audit.query({ digest: image.digest, actions: ['quarantine.release'] }, 0, 10));
       expect(audit[0]?.reason).toMatch(/^staged checks passed/);
+    });
+
+    it('is not released by a pull in a namespace with laxer checks (regression: the same bytes pushed elsewhere released it)', async () => {
+      expect((await adminApi(admin, 'PUT', '/trust/policy?namespace=lax', { secrets: 'warn' })).status).toBe(200);
+      const image = await admin.pushImage('staged/held', 'v1');
+      expect((await put('lax/copy', 'v1', image.manifest)).status).toBe(400);
+      for (const blob of [image.layer, image.config]) await admin.pushBlob('lax/copy', blob);
+      expect((await put('lax/copy', 'v1', image.manifest)).status).toBe(201);
+      const elsewhere = await admin.request('/v2/lax/copy/manifests/v1');
+      expect(elsewhere.status).toBe(403);
+      expect((await errorOf(elsewhere)).message).toContain('staged delivery: waiting until the checks of namespace staged pass');
+      expect((await admin.request('/v2/staged/held/manifests/v1')).status).toBe(403);
     });
   });
 });
