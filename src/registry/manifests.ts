@@ -26,7 +26,8 @@ export function parseReference(value: string): Reference {
 export class ManifestService {
   constructor(private readonly content: ContentStore) {}
 
-  async put(repository: string, reference: Reference, contentType: string, body: Buffer, actor: string): Promise<PutResult> {
+  /** `tagExpected`: where the tag must still point for the move to happen (see NewManifest). */
+  async put(repository: string, reference: Reference, contentType: string, body: Buffer, actor: string, tagExpected?: string | null): Promise<PutResult> {
     if (body.byteLength > MAX_MANIFEST_BYTES) throw new RegistryError('MANIFEST_TOO_LARGE');
     const parsed = parseManifest(contentType, body);
     const algorithm = 'digest' in reference ? tryParseDigest(reference.digest)!.algorithm : 'sha256';
@@ -56,6 +57,7 @@ export class ManifestService {
       content: body,
       children: [...parsed.blobs, ...parsed.manifests],
       tag: 'tag' in reference ? reference.tag : undefined,
+      tagExpected,
       actor,
     });
 

@@ -23,9 +23,23 @@ export class TagRules {
    * so that deleting a tag first is no way around the rollback rule.
    */
   async moveProblem(repository: string, tag: string, digest: string, content?: Buffer): Promise<string | undefined> {
+    return (await this.checkMove(repository, tag, digest, content)).problem;
+  }
+
+  /**
+   * The tag rules' answer, and the tag's target they judged against (null: no tag; undefined:
+   * no rules apply), which the push hands to the store so that the move only happens if the tag
+   * has not moved since.
+   */
+  async checkMove(repository: string, tag: string, digest: string, content?: Buffer): Promise<{ problem?: string; current?: string | null }> {
     const policy = (await this.state.policyFor(repository))?.policy;
-    if (!policy) return undefined;
-    const current = await this.content.tagTarget(repository, tag);
+    if (!policy) return {};
+    const current = (await this.content.tagTarget(repository, tag)) ?? null;
+
+    return { current, problem: await this.judgeMove(policy, repository, tag, digest, current ?? undefined, content) };
+  }
+
+  private async judgeMove(policy: TrustPolicy, repository: string, tag: string, digest: string, current: string | undefined, content?: Buffer): Promise<string | undefined> {
     if (current === digest) return undefined;
     const signed = attachedTo(tag);
     if (signed && current !== undefined) {

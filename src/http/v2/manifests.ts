@@ -3,6 +3,7 @@ import { MANIFEST_TYPES, bareMediaType } from '../../oci/media-types.js';
 import { MAX_MANIFEST_BYTES, parseReference } from '../../registry/manifests.js';
 import { digestOf, tryParseDigest } from '../../oci/digest.js';
 import { parseManifest } from '../../registry/manifest-parse.js';
+import { TagChangedError } from '../../storage/metadata/content.js';
 import { readBody, type V2Context } from './context.js';
 import { enforcePull, refuse, scanBeforePut } from './trust.js';
 
@@ -37,14 +38,29 @@ export async function putManifest(ctx: V2Context): Promise<void> {
   // manifest can be pulled, whatever crash comes in between.
   const parsed = parseManifest(contentType, body);
   const digest = digestOf(body, 'digest' in reference ? tryParseDigest(reference.digest)!.algorithm : 'sha256');
-  if ('tag' in reference) {
-    const problem = await ctx.services.trust.tags.moveProblem(ctx.name, reference.tag, digest, body);
+  const checkTag = async () => {
+    if (!('tag' in reference)) return undefined;
+    const { problem, current } = await ctx.services.trust.tags.checkMove(ctx.name, reference.tag, digest, body);
     if (problem) refuse(ctx, problem);
-  }
+
+    return current;
+  };
+  let expected = await checkTag();
   const record = { repository: ctx.name, digest, mediaType: parsed.mediaType, artifactType: parsed.artifactType, subject: parsed.subject, annotations: parsed.annotations, size: body.byteLength, content: body };
   await scanBeforePut(ctx, record);
   if (await ctx.services.trust.stageBeforePush(record)) ctx.request.logFields = { ...ctx.request.logFields, trust: 'staged: quarantined until its checks pass' };
-  const result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal);
+  let result;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      result = await ctx.services.manifests.put(ctx.name, reference, contentType, body, ctx.caller.principal, expected);
+      break;
+    } catch (err) {
+      // Another push moved the tag since the rules looked: look again (now against its new target).
+      if (!(err instanceof TagChangedError)) throw err;
+      if (attempt === 3) throw new RegistryError('UNAVAILABLE', `${err.message} three times; push again`);
+      expected = await checkTag();
+    }
+  }
   const { reply } = ctx;
   reply
     .code(201)

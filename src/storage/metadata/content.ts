@@ -19,6 +19,11 @@ export interface NewManifest extends ManifestRecord {
   /** Digests of the blobs and manifests this manifest references (not its subject). */
   children: string[];
   tag?: string;
+  /**
+   * What the tag must point at when the move happens (null: no tag yet), as the tag rules saw
+   * it; when it differs, the store throws {@link TagChangedError} and stores nothing.
+   */
+  tagExpected?: string | null;
   actor: string;
 }
 
@@ -33,6 +38,14 @@ export interface UploadRecord {
 }
 
 /** Repositories, blob links, manifests, tags and upload sessions. */
+/** A tag moved between the tag rules' check and the push that relied on it. */
+export class TagChangedError extends Error {
+  constructor(tag: string) {
+    super(`tag ${tag} moved while the push was checked`);
+    this.name = 'TagChangedError';
+  }
+}
+
 export class ContentStore {
   private readonly hot: QueryCache;
 
@@ -207,8 +220,22 @@ export class ContentStore {
           .onConflict((oc) => oc.columns(['repository', 'parent', 'child']).doNothing())
           .execute();
       }
-      if (m.tag !== undefined) await moveTag(tx, m.repository, m.tag, m.digest, m.actor, now);
+      if (m.tag !== undefined) {
+        if (m.tagExpected !== undefined) await this.expectTag(tx, m.repository, m.tag, m.tagExpected);
+        await moveTag(tx, m.repository, m.tag, m.digest, m.actor, now);
+      }
     });
+  }
+
+  /**
+   * Holds the tag for the rest of the transaction and checks it still points where the tag
+   * rules saw it, so that two pushes racing for an immutable tag cannot both move it.
+   * SQLite runs one write transaction at a time; PostgreSQL takes a lock named after the tag.
+   */
+  private async expectTag(tx: Kysely<Database>, repository: string, tag: string, expected: string | null): Promise<void> {
+    if (this.conn.engine === 'postgres') await sql`SELECT pg_advisory_xact_lock(hashtext(${`${repository}:${tag}`}))`.execute(tx);
+    const row = await tx.selectFrom('tags').select('digest').where('repository', '=', repository).where('name', '=', tag).executeTakeFirst();
+    if ((row?.digest ?? null) !== expected) throw new TagChangedError(tag);
   }
 
   /** Deletes a manifest and every tag on it. Returns false when it did not exist. */
