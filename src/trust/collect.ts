@@ -12,6 +12,8 @@ const MAX_SIGNATURE_BLOB = 4 * 1024 * 1024;
  */
 const MAX_ATTACHMENTS = 32;
 const MAX_LAYERS = 16;
+/** Signature layers verified per verdict, across all attachments. */
+const MAX_VERIFIED = 32;
 
 /** A manifest that may carry signatures of the pulled one: a cosign tag's manifest or a referrer. */
 export interface Attachment {
@@ -33,7 +35,10 @@ export async function attachments(content: ContentStore, repository: string, dig
     const target = await content.tagTarget(repository, `${hex}${suffix}`);
     if (target) found.push({ digest: target, artifactType: null, via: `tag ${hex}${suffix}` });
   }
+  // Only referrers that can hold signatures count against the cap: SBOMs and other attachments
+  // cannot push a signature out of view.
   for (const r of await content.referrers(repository, digest)) {
+    if (artifactKind(r.artifactType, []) === undefined && !maybeSignatureType(r.artifactType)) continue;
     found.push({ digest: r.digest, artifactType: r.artifactType, via: `referrer ${r.digest}` });
   }
 
@@ -51,12 +56,13 @@ export async function verifyAttachments(
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
   for (const attachment of found) {
+    if (outcomes.length >= MAX_VERIFIED) break;
     const manifest = await content.manifest(target.repository, attachment.digest);
     if (!manifest) continue;
     const layers = layersOf(manifest.content);
     const kind = artifactKind(attachment.artifactType ?? manifest.artifactType, layers);
     if (!kind) continue;
-    for (const [i, layer] of layers.slice(0, MAX_LAYERS).entries()) {
+    for (const [i, layer] of layers.slice(0, Math.min(MAX_LAYERS, MAX_VERIFIED - outcomes.length)).entries()) {
       const source = `${attachment.via}, layer ${i}`;
       const blob = await readSmallBlob(driver, layer);
       if (typeof blob === 'string') {
@@ -113,4 +119,12 @@ async function readSmallBlob(driver: BlobDriver, layer: LayerRef): Promise<Buffe
   }
 
   return Buffer.concat(parts);
+}
+
+/**
+ * Referrer artifact types whose layers may hold signatures even when the type alone does not
+ * say which kind (an image manifest used as a referrer reports its config type).
+ */
+function maybeSignatureType(artifactType: string | null): boolean {
+  return artifactType === null || artifactType === 'application/vnd.oci.image.config.v1+json' || artifactType === 'application/vnd.oci.empty.v1+json';
 }

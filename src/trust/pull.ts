@@ -1,3 +1,4 @@
+import { INDEX_TYPES } from '../oci/media-types.js';
 import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { ContentStore, ManifestRecord } from '../storage/metadata/content.js';
 import type { QuarantineRecord } from '../storage/metadata/trust.js';
@@ -22,7 +23,7 @@ export interface VerdictCacheOptions {
   maxEntries: number;
 }
 
-/** Indexes consulted when a platform manifest is not signed itself but an index holding it may be. */
+/** Signed indexes consulted when a platform manifest is not signed itself. */
 const MAX_PARENTS = 8;
 
 /**
@@ -32,6 +33,7 @@ const MAX_PARENTS = 8;
  */
 export class PullGate {
   private readonly cache = new Map<string, { verdict: Verdict; at: number }>();
+  private readonly running = new Map<string, Promise<Verdict>>();
 
   constructor(
     private readonly state: TrustState,
@@ -73,7 +75,7 @@ export class PullGate {
   async verdictWithParents(manifest: ManifestRecord, active: ActivePolicy): Promise<Verdict> {
     const own = await this.verdict(manifest, active);
     if (own.allowed) return own;
-    for (const parent of (await this.content.parents(manifest.repository, manifest.digest)).slice(0, MAX_PARENTS)) {
+    for (const parent of await this.content.signedIndexesHolding(manifest.repository, manifest.digest, [...INDEX_TYPES], MAX_PARENTS)) {
       const index = await this.content.manifest(manifest.repository, parent);
       if (!index) continue;
       const through = await this.verdict(index, active);
@@ -89,11 +91,21 @@ export class PullGate {
     const key = `${manifest.repository}\u0000${manifest.digest}\u0000${active.namespace}@${active.version}\u0000${found.map((f) => f.digest).join(',')}`;
     const cached = this.cache.get(key);
     if (cached && Date.now() - cached.at < this.options.ttlMs) return cached.verdict;
-    const outcomes = await verifyAttachments(this.content, this.driver, manifest, found, active.anchors!, this.verifiers);
-    const verdict = judge(active.policy!, outcomes);
-    this.remember(key, verdict);
+    // Pulls of the same manifest that arrive while it is being verified share that work.
+    let running = this.running.get(key);
+    if (!running) {
+      running = verifyAttachments(this.content, this.driver, manifest, found, active.anchors!, this.verifiers)
+        .then((outcomes) => {
+          const verdict = judge(active.policy!, outcomes);
+          this.remember(key, verdict);
 
-    return verdict;
+          return verdict;
+        })
+        .finally(() => this.running.delete(key));
+      this.running.set(key, running);
+    }
+
+    return running;
   }
 
   private remember(key: string, verdict: Verdict): void {

@@ -348,6 +348,42 @@ export class ContentStore {
     return rows.map((r) => ({ repository: r.repository, digest: r.parent }));
   }
 
+  /**
+   * The indexes of the repository that list `digest` and carry something that may sign them (a
+   * cosign `.sig`/`.att` tag or a referrer): the only parents through which an unsigned
+   * platform manifest can be trusted. Unsigned indexes, however many, do not crowd them out.
+   */
+  async signedIndexesHolding(repository: string, digest: string, types: readonly string[], limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references as r')
+      .innerJoin('manifests as m', (join) => join.onRef('m.repository', '=', 'r.repository').onRef('m.digest', '=', 'r.parent'))
+      .select('r.parent')
+      .where('r.repository', '=', repository)
+      .where('r.child', '=', digest)
+      .where('m.media_type', 'in', [...types])
+      .where((eb) =>
+        eb.or([
+          eb.exists(eb.selectFrom('manifests as s').select('s.digest').where('s.repository', '=', repository).whereRef('s.subject', '=', 'r.parent')),
+          eb.exists(
+            eb
+              .selectFrom('tags as t')
+              .select('t.name')
+              .where('t.repository', '=', repository)
+              .where((inner) =>
+                inner.or([
+                  inner('t.name', '=', sql<string>`replace(r.parent, ':', '-') || '.sig'`),
+                  inner('t.name', '=', sql<string>`replace(r.parent, ':', '-') || '.att'`),
+                ]),
+              ),
+          ),
+        ]),
+      )
+      .limit(limit)
+      .execute();
+
+    return rows.map((r) => r.parent);
+  }
+
   /** What a manifest lists (config, layers, or an index's manifests), in whichever repository holds it. */
   async childrenAnywhere(digest: string): Promise<string[]> {
     const rows = await this.db.selectFrom('manifest_references').select('child').distinct().where('parent', '=', digest).execute();

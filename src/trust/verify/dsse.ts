@@ -1,4 +1,7 @@
 /** The only DSSE payload type that carries an in-toto statement (PROTOCOLS.md §3.5). */
+/** Signatures read from one envelope; real envelopes carry one or two. */
+const MAX_SIGNATURES = 8;
+
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 
 const STATEMENT_TYPES: ReadonlySet<string> = new Set([
@@ -59,6 +62,10 @@ export function parseEnvelope(blob: Buffer): Envelope | { problem: string } {
   if (!payload) return { problem: 'DSSE payload is not base64' };
   if (!Array.isArray(json.signatures) || json.signatures.length === 0) {
     return { problem: 'DSSE envelope has no signatures' };
+  }
+  if (json.signatures.length > MAX_SIGNATURES) {
+    // Each one is tried against every trusted key: thousands would stall the pull.
+    return { problem: `DSSE envelope has ${json.signatures.length} signatures; at most ${MAX_SIGNATURES} are read` };
   }
   const signatures: Envelope['signatures'] = [];
   for (const entry of json.signatures as unknown[]) {
