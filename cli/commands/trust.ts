@@ -111,10 +111,16 @@ export function tagCommand(): Command {
     .option('--json', 'one JSON object per line')
     .action(async (repository: string, name: string | undefined, options: Json) => {
       const moves = await withAdmin(options, (admin) => admin.trust.tagHistory(repository, name));
-      for (const m of moves) {
-        print(options.json ? JSON.stringify({ ...m, at: when(m.at) }) : [when(m.at), m.tag, m.previous, '->', m.digest, m.actor, m.note].map(cell).join('\t'));
+      if (options.json) {
+        for (const m of moves) print(JSON.stringify({ ...m, at: when(m.at) }));
+        return;
       }
-      if (!options.json && moves.length === 0) print('no tag moves recorded');
+      if (moves.length === 0) {
+        print('no tag moves recorded');
+        return;
+      }
+      print(['time', 'tag', 'from', 'to', 'by', 'note'].join('\t'));
+      for (const m of moves) print([when(m.at), m.tag, m.previous, m.digest, m.actor, m.note].map(cell).join('\t'));
     });
 
   withStoreOptions(tag.command('override <repository> <tag> <digest>'))

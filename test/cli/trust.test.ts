@@ -44,11 +44,15 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     expect(moved.code).toBe(0);
     expect(moved.stdout).toBe(`rel/app:v1 -> ${second.digest} (overrode: tag v1 is immutable (pattern v*) and points at ${first.digest})\n`);
     const history = (await cli('tag', 'history', 'rel/app', 'v1')).stdout.trim().split('\n');
-    expect(history).toHaveLength(2);
-    expect(history[0]).toMatch(new RegExp(`\\tv1\\t-\\t->\\t${first.digest}\\t`));
-    expect(history[1]).toContain(`\tv1\t${first.digest}\t->\t${second.digest}\tcli:`);
-    expect(history[1]).toContain('override by cli:');
-    expect(history[1]).toContain(': hotfix rebuilt (rule: tag v1 is immutable');
+    expect(history).toHaveLength(3);
+    expect(history[0]).toBe('time\ttag\tfrom\tto\tby\tnote');
+    // The push is named by the user's name, not the principal id the record keeps.
+    expect(history[1]).toMatch(new RegExp(`^\\d{4}-\\S+Z\\tv1\\t-\\t${first.digest}\\tadmin\\t-$`));
+    expect(history[2]).toContain(`\tv1\t${first.digest}\t${second.digest}\tcli:`);
+    expect(history[2]).toContain('override by cli:');
+    expect(history[2]).toContain(': hotfix rebuilt (rule: tag v1 is immutable');
+    const json = (await cli('tag', 'history', 'rel/app', 'v1', '--json')).stdout.trim().split('\n');
+    expect(JSON.parse(json[0]!)).toMatchObject({ tag: 'v1', previous: null, digest: first.digest, actor: 'admin' });
     expect((await cli('tag', 'override', 'rel/app', 'v1', second.digest)).code).toBe(1);
   });
 
