@@ -26,10 +26,19 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     await writeFile(path.join(registry.dataDir, 'policy.yaml'), 'signers:\n  - name: release\n    key: release.pub\nrequireSignature: false\nimmutableTags: ["v*"]\n');
     const set = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'policy.yaml'));
     expect(set).toMatchObject({ code: 0, stdout: 'namespace rel: trust policy version 1\n' });
-    const list = await cli('trust', 'show');
-    expect(list.stdout).toMatch(/^namespace\tversion\tsource\tmode\tsigners\tupdated\nrel\t1\tapi\tenforce\trelease\t\d{4}-/);
-    const one = JSON.parse((await cli('trust', 'show', 'rel')).stdout) as { policy: { immutableTags: string[] } };
+    await writeFile(path.join(registry.dataDir, 'signed.yaml'), 'signers:\n  - name: release\n    key: release.pub\nsecrets: block\nstagedDelivery: true\n');
+    expect((await cli('trust', 'set', 'sig', '--file', path.join(registry.dataDir, 'signed.yaml'))).code).toBe(0);
+
+    // The mode is shown only where signatures are checked: it governs nothing else.
+    const list = (await cli('trust', 'show')).stdout.trim().split('\n');
+    expect(list).toHaveLength(3);
+    expect(list[0]).toBe('namespace\tversion\tsource\tmode\tsigners\tsecrets\timmutable\tstaged\tupdated');
+    expect(list[1]).toMatch(/^rel\t1\tapi\t-\trelease\twarn \(registry-wide\)\tv\*\tno\t\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(list[2]).toMatch(/^sig\t1\tapi\tenforce\trelease\tblock\t-\tyes\t\d{4}-/);
+    const one = JSON.parse((await cli('trust', 'show', 'rel')).stdout) as { updatedAt: string; policy: { immutableTags: string[] } };
     expect(one.policy.immutableTags).toEqual(['v*']);
+    expect(one.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect((await cli('trust', 'remove', 'sig')).code).toBe(0);
 
     await writeFile(path.join(registry.dataDir, 'bad.yaml'), 'mode: strict\n');
     const bad = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'bad.yaml'));
