@@ -174,7 +174,7 @@ export function scanCommand(): Command {
           continue;
         }
         if (!b.complete) print([b.digest, '-', 'scan-incomplete', '-', b.problem].map(cell).join('\t'));
-        for (const f of b.findings) print([b.digest, f.path, f.rule, f.fingerprint, f.description].map(cell).join('\t'));
+        for (const f of b.findings) print([b.digest, f.line === undefined ? f.path : `${f.path}:${f.line}`, f.rule, f.fingerprint, f.description].map(cell).join('\t'));
       }
       if (!options.json && blobs.length === 0) print('no findings');
     });

@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { p256 } from '../trust/support.js';
+import { pemKey, tarOf } from '../trust/scan-helpers.js';
+import { OCI_MANIFEST, p256 } from '../trust/support.js';
 import { runCli } from './support/run-cli.js';
 
 describe('portcullis trust, quarantine, tag and scan commands', () => {
@@ -76,10 +78,26 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     expect((await cli('quarantine', 'list')).stdout).toBe('nothing is quarantined\n');
   });
 
-  it('lists scan findings and exposure (none for random layers that are not archives)', async () => {
-    const findings = await cli('scan', 'findings');
+  it('lists scan findings with the path and line of each', async () => {
+    const layer = gzipSync(tarOf([{ name: 'etc/app/notes.txt', content: `first line\n${pemKey('OPENSSH ', 3).text}` }]));
+    const layerDigest = await admin.pushBlob('leak/app', layer);
+    const config = Buffer.from('{}');
+    const configDigest = await admin.pushBlob('leak/app', config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
+    });
+    const pushed = await admin.request('/v2/leak/app/manifests/v1', { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+    expect(pushed.status).toBe(201);
+
+    const findings = await cli('scan', 'findings', layerDigest);
     expect(findings.code).toBe(0);
-    expect(findings.stdout).toContain(`${first.layerDigest}\t-\tscan-incomplete\t-\t`);
+    expect(findings.stdout).toMatch(new RegExp(`^${layerDigest}\\tetc/app/notes.txt:2\\tprivate-key\\t[0-9a-f]{16}\\t`));
+  });
+
+  it('removes a policy, and fails when there is none to remove', async () => {
     const removed = await cli('trust', 'remove', 'rel');
     expect(removed.stdout).toBe('namespace rel: trust policy removed\n');
     expect((await cli('trust', 'remove', 'rel')).code).toBe(1);
