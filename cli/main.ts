@@ -23,6 +23,7 @@ import { UsageError } from './context.js';
  * a running server sees their changes on its next request.
  */
 export async function main(argv: string[]): Promise<void> {
+  ignoreClosedOutput();
   const program = new Command('portcullis')
     .description('Portcullis: a private OCI registry that is a trust boundary')
     .exitOverride()
@@ -63,5 +64,20 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     throw err;
+  }
+}
+
+/**
+ * A reader that stops early (`portcullis audit pulls | head`) closes the pipe, and the next
+ * write fails with EPIPE. What is left to print has nowhere to go, so it is dropped: the command
+ * still finishes its work (and closes the store) and exits with its own status, without a stack
+ * trace. Once the stream has failed, Node discards later writes to it on its own.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { EXPLAIN_ACTIONS } from '../../src/admin/index.js';
+import { EXPLAIN_ACTIONS, type Explanation } from '../../src/admin/index.js';
 import { print, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
 
 type ExplainOptions = StoreOptions & { action: string; address?: string; json?: boolean };
@@ -12,7 +12,7 @@ export function explainCommand(): Command {
   return withStoreOptions(new Command('explain'))
     .argument('<subject>', 'a user or person by name, robot+NAME, rule+NAME or group:NAME')
     .argument('<repository>', 'e.g. team/app')
-    .description(`why SUBJECT would be allowed or denied an action on REPOSITORY; exit ${DENIED_EXIT} when denied`)
+    .description(`why SUBJECT would be allowed or denied an action on REPOSITORY; exit ${DENIED_EXIT} when denied (an allow that depends on an unchecked stage says so)`)
     .option('--action <action>', EXPLAIN_ACTIONS.join('|'), 'pull')
     .option('--address <ip>', 'the client address to check address rules against')
     .option('--json', 'the explanation as one JSON object')
@@ -22,11 +22,23 @@ export function explainCommand(): Command {
         print(JSON.stringify(explanation));
       } else {
         for (const step of explanation.steps) print(`${step.stage}\t${step.outcome}\t${step.detail}`);
-        const verb = explanation.outcome === 'allow' ? 'may' : 'may not';
-        print(`${explanation.outcome}: ${explanation.subject} ${verb} ${explanation.action} ${explanation.repository}`);
+        print(verdictLine(explanation));
       }
       if (explanation.outcome === 'deny') process.exitCode = DENIED_EXIT;
     });
+}
+
+/**
+ * The last line: a plain allow or deny, or an allow that names the stages it still depends on,
+ * so that an answer given without `--address` does not read as a full yes.
+ */
+function verdictLine(e: Explanation): string {
+  const what = `${e.subject} ${e.outcome === 'allow' ? 'may' : 'may not'} ${e.action} ${e.repository}`;
+  if (!e.conditional) return `${e.outcome}: ${what}`;
+  const stages = e.conditions.map((c) => c.stage);
+  const which = stages.length === 1 ? `the ${stages[0]} stage passes` : `the ${stages.slice(0, -1).join(', ')} and ${stages.at(-1)} stages pass`;
+
+  return `allow, if ${which}: ${what}`;
 }
 
 /**

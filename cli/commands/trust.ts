@@ -3,7 +3,8 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { print, UsageError, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
+import type { TrustPolicy } from '../../src/trust/policy/document.js';
+import { configFrom, print, UsageError, withAdmin, withStoreOptions, type StoreOptions } from '../context.js';
 
 type Json = StoreOptions & { json?: boolean };
 const cell = (value: unknown) => (value === null || value === undefined ? '-' : String(value));
@@ -35,15 +36,14 @@ export function trustCommand(): Command {
     .description('show one namespace policy (as JSON), or list every namespace with a policy')
     .action(async (namespace: string | undefined, options: StoreOptions) => {
       if (namespace) {
-        print(JSON.stringify(await withAdmin(options, (admin) => admin.trust.policy(namespace)), null, 2));
+        const found = await withAdmin(options, (admin) => admin.trust.policy(namespace));
+        print(JSON.stringify({ ...found, updatedAt: when(found.updatedAt) }, null, 2));
         return;
       }
       const policies = await withAdmin(options, (admin) => admin.trust.policies());
-      print(['namespace', 'version', 'source', 'mode', 'signers', 'updated'].join('\t'));
-      for (const p of policies) {
-        const doc = p.policy as { mode?: string; signers?: { name: string }[] };
-        print([p.namespace, p.version, p.source, doc.mode, (doc.signers ?? []).map((s) => s.name).join(',') || '-', when(p.updatedAt)].map(cell).join('\t'));
-      }
+      const registryScan = configFrom(options).trust.secretScan.mode;
+      print(['namespace', 'version', 'source', 'mode', 'signers', 'secrets', 'immutable', 'staged', 'updated'].join('\t'));
+      for (const p of policies) print(policyRow(p, registryScan));
     });
 
   withStoreOptions(trust.command('remove <namespace>'))
@@ -69,6 +69,31 @@ export function trustCommand(): Command {
     });
 
   return trust;
+}
+
+/**
+ * One line of `trust show`. The mode only governs signature and attestation checks, so it is
+ * shown only where the policy asks for them; a policy that leaves `secrets` out follows the
+ * registry-wide scan mode, which is named as such.
+ */
+function policyRow(p: { namespace: string; version: number; source: string; updatedAt: number; policy: unknown }, registryScan: string): string {
+  // Read defensively: a policy stored by an older version may lack fields added since.
+  const doc = p.policy as Partial<TrustPolicy>;
+  const checksSignatures = doc.requireSignature === true || (doc.attestations ?? []).length > 0;
+
+  return [
+    p.namespace,
+    p.version,
+    p.source,
+    checksSignatures ? doc.mode : '-',
+    (doc.signers ?? []).map((s) => s.name).join(',') || '-',
+    doc.secrets ?? `${registryScan} (registry-wide)`,
+    (doc.immutableTags ?? []).join(',') || '-',
+    doc.stagedDelivery ? 'yes' : 'no',
+    when(p.updatedAt),
+  ]
+    .map(cell)
+    .join('\t');
 }
 
 /** `portcullis quarantine add|release|list`. */
@@ -111,10 +136,16 @@ export function tagCommand(): Command {
     .option('--json', 'one JSON object per line')
     .action(async (repository: string, name: string | undefined, options: Json) => {
       const moves = await withAdmin(options, (admin) => admin.trust.tagHistory(repository, name));
-      for (const m of moves) {
-        print(options.json ? JSON.stringify({ ...m, at: when(m.at) }) : [when(m.at), m.tag, m.previous, '->', m.digest, m.actor, m.note].map(cell).join('\t'));
+      if (options.json) {
+        for (const m of moves) print(JSON.stringify({ ...m, at: when(m.at) }));
+        return;
       }
-      if (!options.json && moves.length === 0) print('no tag moves recorded');
+      if (moves.length === 0) {
+        print('no tag moves recorded');
+        return;
+      }
+      print(['time', 'tag', 'from', 'to', 'by', 'note'].join('\t'));
+      for (const m of moves) print([when(m.at), m.tag, m.previous, m.digest, m.actor, m.note].map(cell).join('\t'));
     });
 
   withStoreOptions(tag.command('override <repository> <tag> <digest>'))
@@ -143,7 +174,7 @@ export function scanCommand(): Command {
           continue;
         }
         if (!b.complete) print([b.digest, '-', 'scan-incomplete', '-', b.problem].map(cell).join('\t'));
-        for (const f of b.findings) print([b.digest, f.path, f.rule, f.fingerprint, f.description].map(cell).join('\t'));
+        for (const f of b.findings) print([b.digest, f.line === undefined ? f.path : `${f.path}:${f.line}`, f.rule, f.fingerprint, f.description].map(cell).join('\t'));
       }
       if (!options.json && blobs.length === 0) print('no findings');
     });

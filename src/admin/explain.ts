@@ -30,6 +30,13 @@ export interface Explanation {
   address: string | null;
   /** `deny` when a stage failed; `allow` otherwise, even when a stage could not be checked. */
   outcome: 'allow' | 'deny';
+  /**
+   * An allow that holds only if the stages in `conditions` pass: they were skipped because they
+   * depend on something the question did not give (the client address). Never set on a deny.
+   */
+  conditional: boolean;
+  /** The skipped stages an allow depends on, each with what it needs; empty otherwise. */
+  conditions: Step[];
   steps: Step[];
 }
 
@@ -84,12 +91,18 @@ export class ExplainAdmin {
       steps.push({ stage, ...(failed ? { outcome: 'skip', detail: 'not checked: an earlier stage failed' } : await check()) });
     }
 
+    const denied = steps.some((s) => s.outcome === 'fail');
+    // With nothing failed, every skip is a stage that could not be checked, not one cut short.
+    const conditions = denied ? [] : steps.filter((s) => s.outcome === 'skip');
+
     return {
       subject: holder.name,
       repository: query.repository,
       action,
       address,
-      outcome: steps.some((s) => s.outcome === 'fail') ? 'deny' : 'allow',
+      outcome: denied ? 'deny' : 'allow',
+      conditional: conditions.length > 0,
+      conditions,
       steps,
     };
   }

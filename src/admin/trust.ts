@@ -9,6 +9,7 @@ import type { TrustService } from '../trust/index.js';
 import { PolicyError, resolvePolicy, type TrustPolicy } from '../trust/policy/document.js';
 import { conflict, invalid, missing } from './errors.js';
 import type { IncidentAdmin } from './incident.js';
+import { principalNamer } from './principal-names.js';
 
 /** How many images a leaked layer is traced to in one exposure report. */
 const MAX_IMAGES = 1000;
@@ -87,11 +88,18 @@ export class TrustAdmin {
     return released;
   }
 
+  /**
+   * Every move of the tag (or of every tag in the repository), oldest first, with who moved it
+   * named as an administrator would type it: the record keeps the principal id, which means
+   * nothing to a reader.
+   */
   async tagHistory(repository: string, tag?: string) {
     checkRepository(repository);
     if (tag !== undefined && !isTag(tag)) throw invalid(`${tag.slice(0, 130)} is not a valid tag`);
+    const moves = await this.store.trust.tagHistory(repository, tag);
+    const nameOf = await principalNamer(this.store, moves.map((m) => m.actor));
 
-    return this.store.trust.tagHistory(repository, tag);
+    return moves.map((m) => ({ ...m, actor: nameOf(m.actor) }));
   }
 
   /**

@@ -36,6 +36,8 @@ describe('admin API: /explain and /who-can', () => {
       action: 'push',
       address: '10.0.0.1',
       outcome: 'allow',
+      conditional: false,
+      conditions: [],
       steps: [
         { stage: 'identity', outcome: 'pass', detail: 'user alice: enabled' },
         { stage: 'bindings', outcome: 'pass', detail: 'push granted by writer on namespace team' },
@@ -49,9 +51,14 @@ describe('admin API: /explain and /who-can', () => {
     expect(denied.steps.map((s) => s.outcome)).toEqual(['pass', 'fail', 'skip', 'skip']);
   });
 
-  it('defaults the action to pull', async () => {
+  it('defaults the action to pull, and says what an allow without the address depends on', async () => {
     const body = (await (await get('/explain?subject=bob&repository=team/app')).json()) as { action: string; outcome: string };
-    expect(body).toMatchObject({ action: 'pull', outcome: 'allow' });
+    expect(body).toMatchObject({
+      action: 'pull',
+      outcome: 'allow',
+      conditional: true,
+      conditions: [{ stage: 'network', outcome: 'skip', detail: 'depends on the client address: namespace team allows 10.0.0.0/8' }],
+    });
   });
 
   it('lists who can push, with the namespace rule that applies', async () => {

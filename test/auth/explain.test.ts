@@ -104,6 +104,15 @@ describe('explain and who-can over a real SQLite store', () => {
     expect(unknown.steps[2]).toEqual({ stage: 'network', outcome: 'skip', detail: 'depends on the client address: credential allows 10.0.0.0/8' });
   });
 
+  it('marks an allow that depends on an unchecked stage as conditional, naming the stage', async () => {
+    const withTrust = new ExplainAdmin(store, () => Promise.resolve({ outcome: 'pass', detail: 'no trust policy' }));
+    const network = { stage: 'network', outcome: 'skip', detail: 'depends on the client address: credential allows 10.0.0.0/8' };
+    expect(await withTrust.explain({ subject: 'robot+ci', repository: 'team/app', action: 'push' })).toMatchObject({ outcome: 'allow', conditional: true, conditions: [network] });
+    expect(await withTrust.explain({ subject: 'robot+ci', repository: 'team/app', action: 'push', address: '10.1.2.3' })).toMatchObject({ outcome: 'allow', conditional: false, conditions: [] });
+    // A deny is never conditional, though the stages after the failure are skipped too.
+    expect(await withTrust.explain({ subject: 'bob', repository: 'team/app', action: 'push' })).toMatchObject({ outcome: 'deny', conditional: false, conditions: [] });
+  });
+
   it("applies a namespace's address rule", async () => {
     const e = await explain('edgy', 'edge/app', 'pull', '198.51.100.7');
     expect(e.steps[2]).toEqual({

@@ -55,6 +55,16 @@ describe('portcullis explain and who-can', () => {
     expect((await ws.run(['explain', 'robot+ci', 'team/app', '--address', '10.9.9.9'])).code).toBe(0);
   });
 
+  it('says what an allow depends on when the address is not given, and still exits 0', async () => {
+    const result = await ws.run(['explain', 'robot+ci', 'team/app']);
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('network\tskip\tdepends on the client address: credential allows 10.0.0.0/8\n');
+    expect(result.stdout).toMatch(/\nallow, if the network stage passes: robot\+ci may pull team\/app\n$/);
+
+    const json = JSON.parse((await ws.run(['explain', 'robot+ci', 'team/app', '--json'])).stdout) as { outcome: string; conditional: boolean; conditions: Array<{ stage: string }> };
+    expect(json).toMatchObject({ outcome: 'allow', conditional: true, conditions: [{ stage: 'network' }] });
+  });
+
   it('fails with a message for an unknown subject, a bad repository or action', async () => {
     const unknown = await ws.run(['explain', 'nobody', 'team/app']);
     expect(unknown.code).toBe(1);

@@ -1,9 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { p256 } from '../trust/support.js';
+import { pemKey, tarOf } from '../trust/scan-helpers.js';
+import { OCI_MANIFEST, p256 } from '../trust/support.js';
 import { runCli } from './support/run-cli.js';
 
 describe('portcullis trust, quarantine, tag and scan commands', () => {
@@ -26,10 +28,19 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     await writeFile(path.join(registry.dataDir, 'policy.yaml'), 'signers:\n  - name: release\n    key: release.pub\nrequireSignature: false\nimmutableTags: ["v*"]\n');
     const set = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'policy.yaml'));
     expect(set).toMatchObject({ code: 0, stdout: 'namespace rel: trust policy version 1\n' });
-    const list = await cli('trust', 'show');
-    expect(list.stdout).toMatch(/^namespace\tversion\tsource\tmode\tsigners\tupdated\nrel\t1\tapi\tenforce\trelease\t\d{4}-/);
-    const one = JSON.parse((await cli('trust', 'show', 'rel')).stdout) as { policy: { immutableTags: string[] } };
+    await writeFile(path.join(registry.dataDir, 'signed.yaml'), 'signers:\n  - name: release\n    key: release.pub\nsecrets: block\nstagedDelivery: true\n');
+    expect((await cli('trust', 'set', 'sig', '--file', path.join(registry.dataDir, 'signed.yaml'))).code).toBe(0);
+
+    // The mode is shown only where signatures are checked: it governs nothing else.
+    const list = (await cli('trust', 'show')).stdout.trim().split('\n');
+    expect(list).toHaveLength(3);
+    expect(list[0]).toBe('namespace\tversion\tsource\tmode\tsigners\tsecrets\timmutable\tstaged\tupdated');
+    expect(list[1]).toMatch(/^rel\t1\tapi\t-\trelease\twarn \(registry-wide\)\tv\*\tno\t\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect(list[2]).toMatch(/^sig\t1\tapi\tenforce\trelease\tblock\t-\tyes\t\d{4}-/);
+    const one = JSON.parse((await cli('trust', 'show', 'rel')).stdout) as { updatedAt: string; policy: { immutableTags: string[] } };
     expect(one.policy.immutableTags).toEqual(['v*']);
+    expect(one.updatedAt).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    expect((await cli('trust', 'remove', 'sig')).code).toBe(0);
 
     await writeFile(path.join(registry.dataDir, 'bad.yaml'), 'mode: strict\n');
     const bad = await cli('trust', 'set', 'rel', '--file', path.join(registry.dataDir, 'bad.yaml'));
@@ -44,11 +55,15 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     expect(moved.code).toBe(0);
     expect(moved.stdout).toBe(`rel/app:v1 -> ${second.digest} (overrode: tag v1 is immutable (pattern v*) and points at ${first.digest})\n`);
     const history = (await cli('tag', 'history', 'rel/app', 'v1')).stdout.trim().split('\n');
-    expect(history).toHaveLength(2);
-    expect(history[0]).toMatch(new RegExp(`\\tv1\\t-\\t->\\t${first.digest}\\t`));
-    expect(history[1]).toContain(`\tv1\t${first.digest}\t->\t${second.digest}\tcli:`);
-    expect(history[1]).toContain('override by cli:');
-    expect(history[1]).toContain(': hotfix rebuilt (rule: tag v1 is immutable');
+    expect(history).toHaveLength(3);
+    expect(history[0]).toBe('time\ttag\tfrom\tto\tby\tnote');
+    // The push is named by the user's name, not the principal id the record keeps.
+    expect(history[1]).toMatch(new RegExp(`^\\d{4}-\\S+Z\\tv1\\t-\\t${first.digest}\\tadmin\\t-$`));
+    expect(history[2]).toContain(`\tv1\t${first.digest}\t${second.digest}\tcli:`);
+    expect(history[2]).toContain('override by cli:');
+    expect(history[2]).toContain(': hotfix rebuilt (rule: tag v1 is immutable');
+    const json = (await cli('tag', 'history', 'rel/app', 'v1', '--json')).stdout.trim().split('\n');
+    expect(JSON.parse(json[0]!)).toMatchObject({ tag: 'v1', previous: null, digest: first.digest, actor: 'admin' });
     expect((await cli('tag', 'override', 'rel/app', 'v1', second.digest)).code).toBe(1);
   });
 
@@ -63,9 +78,26 @@ describe('portcullis trust, quarantine, tag and scan commands', () => {
     expect((await cli('quarantine', 'list')).stdout).toBe('nothing is quarantined\n');
   });
 
-  it('lists scan findings (none for random layers, which are scanned whole)', async () => {
-    const findings = await cli('scan', 'findings');
-    expect(findings).toMatchObject({ code: 0, stdout: 'no findings\n' });
+  it('lists scan findings with the path and line of each', async () => {
+    const layer = gzipSync(tarOf([{ name: 'etc/app/notes.txt', content: `first line\n${pemKey('OPENSSH ', 3).text}` }]));
+    const layerDigest = await admin.pushBlob('leak/app', layer);
+    const config = Buffer.from('{}');
+    const configDigest = await admin.pushBlob('leak/app', config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length }],
+    });
+    const pushed = await admin.request('/v2/leak/app/manifests/v1', { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+    expect(pushed.status).toBe(201);
+
+    const findings = await cli('scan', 'findings', layerDigest);
+    expect(findings.code).toBe(0);
+    expect(findings.stdout).toMatch(new RegExp(`^${layerDigest}\\tetc/app/notes.txt:2\\tprivate-key\\t[0-9a-f]{16}\\t`));
+  });
+
+  it('removes a policy, and fails when there is none to remove', async () => {
     const removed = await cli('trust', 'remove', 'rel');
     expect(removed.stdout).toBe('namespace rel: trust policy removed\n');
     expect((await cli('trust', 'remove', 'rel')).code).toBe(1);

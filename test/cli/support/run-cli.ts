@@ -20,6 +20,8 @@ export interface CliOptions {
   cwd?: string;
   /** Kill the command (SIGKILL) if it has not finished by then; the result says so. */
   timeoutMs?: number;
+  /** Close our end of its standard output at once, as `| head` does when it has read enough. */
+  closeStdout?: boolean;
 }
 
 /** Runs `node bin/portcullis.js …args` to completion. */
@@ -34,6 +36,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     });
     let stdout = '';
     let stderr = '';
+    if (options.closeStdout) child.stdout.destroy();
     child.stdout.on('data', (part: Buffer) => (stdout += part.toString('utf8')));
     child.stderr.on('data', (part: Buffer) => (stderr += part.toString('utf8')));
     let timedOut = false;
