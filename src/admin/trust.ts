@@ -63,8 +63,13 @@ export class TrustAdmin {
     if (!(await this.store.trust.removePolicy(namespace))) throw missing(`namespace ${namespace} has no trust policy`);
   }
 
+  /**
+   * Refuses changing a policy that a config file manages: one this config names, or one the
+   * store says came from a config file (a CLI run without `--config` does not know the file).
+   */
   private async notFromConfig(namespace: string): Promise<void> {
-    if (this.config.trust.policies.some((p) => p.namespace === namespace)) {
+    const stored = (await this.store.trust.policies()).find((p) => p.namespace === namespace);
+    if (this.config.trust.policies.some((p) => p.namespace === namespace) || stored?.source === 'config') {
       throw conflict(`the trust policy of namespace ${namespace} comes from the config file; change it there`);
     }
   }

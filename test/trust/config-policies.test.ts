@@ -46,6 +46,13 @@ describe('trust policies from the config file', () => {
     expect((await adminApi(admin, 'DELETE', '/trust/policy?namespace=prod')).status).toBe(409);
   });
 
+  it('refuses changing it from a CLI run that was not given the config file (regression: it replaced the policy)', async () => {
+    await writeFile(path.join(dir, 'weak.yaml'), 'secrets: warn\n');
+    const set = await runCli(['trust', 'set', 'prod', '--file', path.join(dir, 'weak.yaml'), '--data-dir', registry.dataDir]);
+    expect(set).toMatchObject({ code: 1, stderr: 'portcullis: the trust policy of namespace prod comes from the config file; change it there\n' });
+    expect((await runCli(['trust', 'remove', 'prod', '--data-dir', registry.dataDir])).code).toBe(1);
+  });
+
   it('config check validates the policy files and names the problem', async () => {
     const ok = await runCli(['config', 'check', '--config', path.join(dir, 'portcullis.yaml')]);
     expect(ok.code).toBe(0);
