@@ -54,16 +54,17 @@ export function trustCommand(): Command {
     });
 
   withStoreOptions(trust.command('check <repository> <reference>'))
-    .description('verify a manifest (tag or digest) against its namespace policy now; exits 3 when it would be refused')
+    .description('what a pull of a manifest (tag or digest) would get now, and why; exits 3 when it would be refused')
     .option('--json', 'print the verdict as JSON')
     .action(async (repository: string, reference: string, options: Json) => {
       const verdict = await withAdmin(options, (admin) => admin.trust.check(repository, reference));
       if (options.json) print(JSON.stringify(verdict, null, 2));
       else {
         print(`${verdict.allowed ? 'allowed' : 'refused'}: ${repository}@${verdict.digest} (namespace ${verdict.namespace ?? '-'})`);
-        if (verdict.quarantine) print(`quarantined: ${verdict.quarantine.reason}`);
+        if (verdict.refusal) print(`why: ${verdict.refusal}`);
+        for (const note of verdict.notes) print(`note: ${note}`);
         for (const s of verdict.satisfied) print(`ok: ${s}`);
-        for (const r of verdict.reasons) print(`refused: ${r}`);
+        for (const r of verdict.reasons) print(`missing: ${r}`);
       }
       if (!verdict.allowed) process.exitCode = REFUSED_EXIT;
     });

@@ -6,6 +6,7 @@ import { tryParseDigest } from '../oci/digest.js';
 import { isNamespaceName, isRepositoryName, isTag } from '../oci/names.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import type { TrustService } from '../trust/index.js';
+import { isAttachment } from '../trust/artifacts.js';
 import { PolicyError, resolvePolicy, type TrustPolicy } from '../trust/policy/document.js';
 import { conflict, invalid, missing } from './errors.js';
 import type { IncidentAdmin } from './incident.js';
@@ -123,7 +124,11 @@ export class TrustAdmin {
     return { repository, tag, digest: d, overrode: problem ?? null };
   }
 
-  /** The trust policy's verdict for a manifest now, with what satisfied it or why it fails. */
+  /**
+   * What a pull of the manifest would get now, and why: the same gate the registry applies
+   * (quarantine, audit mode, attachments, staged release), without releasing anything, plus
+   * what satisfied the policy or what it misses.
+   */
   async check(repository: string, reference: string) {
     checkRepository(repository);
     const manifest = reference.includes(':')
@@ -131,11 +136,27 @@ export class TrustAdmin {
       : await this.store.content.manifestByTag(repository, reference);
     if (!manifest) throw missing(`${repository} has no manifest ${reference.slice(0, 140)}`);
     const active = await this.trust.state.policyFor(repository);
-    const quarantine = await this.trust.state.quarantined(manifest.digest);
-    if (!active?.policy) return { digest: manifest.digest, namespace: active?.namespace ?? null, quarantine: quarantine ?? null, allowed: !quarantine && !active, reasons: active?.problem ? [active.problem] : [], satisfied: [] };
-    const verdict = await this.trust.gate.verdictWithParents(manifest, active);
+    const quarantine = (await this.trust.state.quarantined(manifest.digest)) ?? null;
+    const pull = await this.trust.gate.check(manifest, true);
+    const attachment = isAttachment(manifest.subject, manifest.artifactType, manifest.content);
+    const verdict = active?.policy && !attachment ? await this.trust.gate.verdictWithParents(manifest, active) : { reasons: [], satisfied: [] };
+    const notes = [
+      ...(attachment ? ['exempt from signature checks: an attachment (signature, attestation or SBOM)'] : []),
+      ...(pull.wouldRefuse ? [`audit mode: enforcing would refuse (${pull.wouldRefuse})`] : []),
+      ...(quarantine?.kind === 'staged' && !pull.refusal ? [`staged: the next pull in namespace ${quarantine.namespace} releases it`] : []),
+    ];
 
-    return { digest: manifest.digest, namespace: active.namespace, mode: active.policy.mode, quarantine: quarantine ?? null, ...verdict, allowed: verdict.allowed && !quarantine };
+    return {
+      digest: manifest.digest,
+      namespace: active?.namespace ?? null,
+      mode: active?.policy?.mode ?? null,
+      allowed: pull.refusal === undefined,
+      refusal: pull.refusal ?? null,
+      notes,
+      quarantine,
+      reasons: verdict.reasons,
+      satisfied: verdict.satisfied,
+    };
   }
 
   /**

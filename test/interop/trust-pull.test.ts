@@ -84,6 +84,6 @@ describe('skopeo and podman against an enforcing trust policy', () => {
     expect(ok.stdout).toContain('ok: signature by release (cosign)');
     const refused = await run(process.execPath, [PORTCULLIS_BIN, 'trust', 'check', 'prod/app', 'unsigned', '--data-dir', server!.dataDir]);
     expect(refused.code).toBe(3);
-    expect(refused.stdout).toContain('refused: no valid signature by a trusted signer (release): the image has no signatures');
+    expect(refused.stdout).toContain('why: trust policy of namespace prod: no valid signature by a trusted signer (release): the image has no signatures');
   }, CLIENT_TIMEOUT_MS);
 });

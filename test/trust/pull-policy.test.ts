@@ -115,6 +115,12 @@ describe('trust policy at pull: key-based cosign signatures', () => {
     await setPolicy({ mode: 'audit', signers: [{ name: 'release', key: release.publicPem }] });
     const res = await admin.request('/v2/prod/app/manifests/unsigned');
     expect(res.status).toBe(200);
+    // trust check says what the pull gets (regression: it said "refused" while the pull was served).
+    const check = (await (await adminApi(admin, 'GET', '/trust/check?repository=prod/app&reference=unsigned')).json()) as { allowed: boolean; notes: string[] };
+    expect(check.allowed).toBe(true);
+    expect(check.notes[0]).toMatch(/^audit mode: enforcing would refuse \(trust policy of namespace prod: no valid signature/);
+    const sig = (await (await adminApi(admin, 'GET', `/trust/check?repository=prod/app&reference=${signed.digest.replace(':', '-')}.sig`)).json()) as { allowed: boolean; notes: string[] };
+    expect(sig).toMatchObject({ allowed: true, notes: ['exempt from signature checks: an attachment (signature, attestation or SBOM)'] });
     const wouldRefuse = (r: AuditRow) => r.outcome === 'allowed' && (r.reason ?? '').startsWith('audit mode, would refuse: trust policy of namespace prod');
     expect((await auditedPulls(registry, unsigned.digest, wouldRefuse)).some(wouldRefuse)).toBe(true);
     await setPolicy({ mode: 'enforce', signers: [{ name: 'release', key: release.publicPem }] });
