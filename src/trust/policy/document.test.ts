@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FIXTURES } from '../../../test/helpers/signature-fixtures.js';
 import { PolicyError, resolvePolicy } from './document.js';
 
 const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -25,13 +26,14 @@ describe('resolvePolicy', () => {
   it('reads key and trusted-root files relative to the policy file', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'policy-'));
     writeFileSync(path.join(dir, 'release.pub'), pub);
-    writeFileSync(path.join(dir, 'root.json'), JSON.stringify({ certificateAuthorities: [], tlogs: [] }));
+    const root = readFileSync(path.join(FIXTURES, 'sigstore-bundles', 'trusted_root.public-good.json'), 'utf8');
+    writeFileSync(path.join(dir, 'root.json'), root);
     const policy = resolvePolicy(
       { signers: [{ name: 'release', key: 'release.pub' }, { name: 'ci', keyless: { trustedRoot: 'root.json', identity: 'x', issuer: 'y' } }] },
       dir,
     );
     expect(policy.signers[0]!.key).toBe(pub);
-    expect(policy.signers[1]!.keyless!.trustedRoot).toEqual({ certificateAuthorities: [], tlogs: [] });
+    expect(policy.signers[1]!.keyless!.trustedRoot).toEqual(JSON.parse(root));
   });
 
   it.each([
@@ -51,6 +53,23 @@ describe('resolvePolicy', () => {
   ])('refuses %j', (input, message) => {
     expect(() => resolvePolicy(input)).toThrow(PolicyError);
     expect(() => resolvePolicy(input)).toThrow(message);
+  });
+
+  it('refuses a trusted root that names no usable authority or log (regression: garbage objects were accepted)', () => {
+    const garbage = { certificateAuthorities: [{ x: 1 }], tlogs: ['zz'] };
+    expect(() => resolvePolicy({ signers: [{ name: 'ci', keyless: { trustedRoot: garbage, identity: 'a', issuer: 'b' } }] })).toThrow(/^signer ci: trusted root/);
+  });
+
+  it('names at most five problems, each briefly', () => {
+    const many = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`unknown${i}`, i]));
+    const message = (() => {
+      try {
+        resolvePolicy({ ...many, mode: 'x'.repeat(5000) });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })()!;
+    expect(message.length).toBeLessThan(1500);
   });
 
   it('refuses file paths where only inline material may come (the admin API)', () => {

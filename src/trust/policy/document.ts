@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { trustedRootProblem } from '../verify/sigstore-trust.js';
 import { parseCertificates } from '../verify/x509.js';
 
 /**
@@ -14,6 +15,9 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const TAG_PATTERN = /^[a-zA-Z0-9_.*?-]{1,128}$/;
 
 const text = z.string().min(1).max(1_000_000);
+/** A refusal names at most this many problems, each cut to this length (a YAML tag can yield hundreds). */
+const MAX_ISSUES = 5;
+const MAX_ISSUE = 200;
 
 const signerSchema = z
   .object({
@@ -111,7 +115,9 @@ export class PolicyError extends Error {}
 export function resolvePolicy(input: unknown, baseDir?: string): TrustPolicy {
   const parsed = policySchema.safeParse(input);
   if (!parsed.success) {
-    throw new PolicyError(parsed.error.issues.map((i) => `${i.path.join('.') || 'policy'}: ${i.message}`).join('; '));
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'policy'}: ${i.message.slice(0, MAX_ISSUE)}`);
+    const shown = issues.slice(0, MAX_ISSUES).join('; ');
+    throw new PolicyError(issues.length > MAX_ISSUES ? `${shown}; and ${issues.length - MAX_ISSUES} more` : shown);
   }
   const doc = parsed.data;
   const names = new Set<string>();
@@ -151,6 +157,8 @@ function resolveSigner(s: z.infer<typeof signerSchema>, baseDir: string | undefi
     if (!Array.isArray(root.certificateAuthorities) || !Array.isArray(root.tlogs)) {
       throw new PolicyError(`${where}: trustedRoot has no certificateAuthorities or tlogs (is it a Sigstore trusted_root.json?)`);
     }
+    const problem = trustedRootProblem(root);
+    if (problem) throw new PolicyError(`${where}: ${problem}`);
 
     return { name: s.name, keyless: { trustedRoot: root, identity: s.keyless.identity, issuer: s.keyless.issuer } };
   }

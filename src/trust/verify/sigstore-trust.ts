@@ -78,3 +78,17 @@ export function verifyWithTrustedRoots(
 
   return { problem: problems.join('; ') };
 }
+
+/**
+ * Why a trusted root cannot anchor keyless signatures, or undefined: it must parse, and name at
+ * least one certificate authority with certificates and one transparency log with a key.
+ */
+export function trustedRootProblem(json: unknown): string | undefined {
+  const material = trustMaterial(json);
+  if ('problem' in material) return material.problem;
+  const root = TrustedRoot.fromJSON(json);
+  if (!root.certificateAuthorities.some((ca) => (ca.certChain?.certificates.length ?? 0) > 0)) return 'trusted root names no certificate authority with certificates';
+  if (!root.tlogs.some((log) => (log.publicKey?.rawBytes?.length ?? 0) > 0)) return 'trusted root names no transparency log with a key';
+
+  return undefined;
+}
