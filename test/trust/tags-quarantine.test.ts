@@ -135,8 +135,12 @@ describe('tag rules, quarantine and staged delivery', () => {
       for (const digest of [image.digest, image.layerDigest]) expect((await adminApi(admin, 'DELETE', `/quarantine/${digest}`)).status).toBe(200);
       expect((await admin.request('/v2/free/app/manifests/v1')).status).toBe(200);
       expect((await admin.request(`/v2/free/app/blobs/${image.layerDigest}`)).status).toBe(200);
-      const audit = await withStore(registry, (store) => store.audit.query({ actions: ['admin.delete'] }, 0, 100));
-      expect(audit.filter((r) => r.reference?.startsWith('/admin/v1/quarantine/sha256:'))).toHaveLength(2);
+      const audit = await withStore(registry, (store) => store.audit.query({ digest: image.digest }, 0, 100));
+      expect(audit.filter((r) => r.action.startsWith('admin.')).map((r) => [r.action, r.reason])).toEqual([
+        ['admin.post', 'quarantine: CVE-2026-0001 under review'],
+        ['admin.post', 'CONFLICT'],
+        ['admin.delete', 'release (was quarantined by api:admin: CVE-2026-0001 under review)'],
+      ]);
     });
 
     it('refuses a quarantine without a valid digest or a reason', async () => {

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { jsonBody, text } from './caller.js';
 import { queryOf, required } from './explain-routes.js';
 import type { Answer, Route } from './routes.js';
@@ -28,11 +29,18 @@ export function registerTrustAdmin(route: Route): void {
   route('GET', '/quarantine', async ({ admin }) => ok({ quarantined: await admin.trust.quarantined() }));
   route('POST', '/quarantine', async ({ admin, request, caller }) => {
     const body = await jsonBody(request);
-    await admin.trust.quarantine(text(body, 'digest'), text(body, 'reason'), `api:${caller.name}`);
+    const [digest, reason] = [text(body, 'digest'), text(body, 'reason')];
+    noted(request, digest, `quarantine: ${reason}`);
+    await admin.trust.quarantine(digest, reason, `api:${caller.name}`);
 
     return { status: 201 };
   });
-  route('DELETE', '/quarantine/:digest', async ({ admin, params }) => ok({ released: await admin.trust.release(params.digest!) }));
+  route('DELETE', '/quarantine/:digest', async ({ admin, params, request }) => {
+    const released = await admin.trust.release(params.digest!);
+    noted(request, released.digest, `release (was quarantined by ${released.actor}: ${released.reason})`);
+
+    return ok({ released });
+  });
 
   route('GET', '/tags/history', async ({ admin, request }) => {
     const query = queryOf(request);
@@ -47,4 +55,10 @@ export function registerTrustAdmin(route: Route): void {
 
   route('GET', '/scan/findings', async ({ admin, request }) => ok({ blobs: await admin.trust.findings(queryOf(request).get('digest') ?? undefined) }));
   route('GET', '/scan/exposure', async ({ admin, request }) => ok({ blobs: await admin.trust.exposure(queryOf(request).get('digest') ?? undefined) }));
+}
+
+/** Puts the digest and what was done to it in the request's audit record and log line. */
+function noted(request: FastifyRequest, digest: string, what: string): void {
+  if (request.audit) request.audit.digest = digest.slice(0, 200);
+  request.logFields = { ...request.logFields, trust: what.slice(0, 600) };
 }
