@@ -3,6 +3,7 @@ import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { isAttachment, type Verifiers } from './artifacts.js';
 import { PullGate } from './pull.js';
+import type { ScanPool } from './scan/pool.js';
 import { SecretScanner } from './scanning.js';
 import { TagRules } from './push.js';
 import { TrustState } from './state.js';
@@ -20,6 +21,7 @@ export class TrustService {
     verifiers: Verifiers,
     config: Config,
     onScanError: (err: unknown, digest: string) => void = () => undefined,
+    scanPool?: ScanPool,
   ) {
     this.state = new TrustState(store);
     this.gate = new PullGate(
@@ -31,7 +33,7 @@ export class TrustService {
       (digest) => store.trust.release(digest),
     );
     this.tags = new TagRules(this.state, store.content, store.trust);
-    this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError);
+    this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError, scanPool);
   }
 
   /**
@@ -67,4 +69,5 @@ export class TrustService {
 
 export type { PullCheck } from './pull.js';
 export type { Verifiers } from './artifacts.js';
-export { describeScan, type ManifestScan } from './scanning.js';
+export { describeScan, scanLimits, type ManifestScan } from './scanning.js';
+export { openScanPool, type ScanPool } from './scan/pool.js';
