@@ -74,7 +74,9 @@ export class ScanPool {
     private readonly file: URL,
     private readonly options: ScanPoolOptions,
   ) {
-    if (!Number.isInteger(options.size) || options.size < 1) throw new TypeError('a scan pool needs at least one worker');
+    if (!Number.isInteger(options.size) || options.size < 1) {
+      throw new TypeError('a scan pool needs at least one worker');
+    }
   }
 
   /** Workers alive now (busy or idle). */
@@ -98,7 +100,9 @@ export class ScanPool {
   /** Ends every worker; scans waiting or running fail. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.reject(new Error(`the scan pool closed before scanning ${job.digest}`));
+    for (const job of this.queue.splice(0)) {
+      job.reject(new Error(`the scan pool closed before scanning ${job.digest}`));
+    }
     await Promise.all([...this.workers].map((worker) => worker.terminate()));
   }
 

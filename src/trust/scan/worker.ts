@@ -57,6 +57,7 @@ async function answer({ digest }: WorkerJob): Promise<WorkerReply> {
 /** Errors cross the thread boundary as their message and code; the pool rebuilds an Error. */
 function failure(err: unknown): WorkerReply {
   const code = (err as NodeJS.ErrnoException).code;
+  const error = err instanceof Error ? err.message : String(err);
 
-  return { error: err instanceof Error ? err.message : String(err), ...(typeof code === 'string' ? { code } : {}) };
+  return typeof code === 'string' ? { error, code } : { error };
 }
