@@ -3,7 +3,7 @@
 // layers of source text, binaries and incompressible data) to Portcullis with
 // trust.secretScan.mode off, to Portcullis with mode warn, and to docker-registry, in
 // rotating order, each round on a fresh server. See bench/README.md.
-//   node bench/scan-push.js [--quick] [--images 8] [--runs 3] [--concurrency 2] [--out FILE]
+//   node bench/scan-push.js [--quick] [--images 8] [--runs 3] [--concurrency 2] [--scan-workers N] [--out FILE]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,8 @@ const USAGE = `usage: node bench/scan-push.js [options]
   --images N          images per round (default 8, quick 3)
   --runs N            rounds; each target is pushed once per round on a fresh server (default 3)
   --concurrency N     images pushed at once; an image's blobs go up in parallel (default 2)
+  --scan-workers N    trust.secretScan.workers for both Portcullis targets (default: the server's,
+                      cores - 1 and at least 1; 0 scans on the main thread)
   --out FILE          also write every figure as JSON
   --cpu-prof DIR      run the Portcullis servers under --cpu-prof, profiles in DIR (slows them)`;
 
@@ -35,6 +37,7 @@ function options() {
     options: {
       quick: { type: 'boolean' }, images: { type: 'string' }, runs: { type: 'string' },
       concurrency: { type: 'string' }, out: { type: 'string' }, 'cpu-prof': { type: 'string' },
+      'scan-workers': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -46,7 +49,11 @@ function options() {
     concurrency: Number(values.concurrency ?? 2),
     out: values.out,
     cpuProf: values['cpu-prof'] ? path.resolve(values['cpu-prof']) : null,
+    scanWorkers: values['scan-workers'] === undefined ? null : Number(values['scan-workers']),
   };
+  if (o.scanWorkers !== null && (!Number.isInteger(o.scanWorkers) || o.scanWorkers < 0)) {
+    throw new Error(`--scan-workers must be a whole number ≥ 0\n${USAGE}`);
+  }
   o.scale = o.quick ? 0.125 : 1;
   for (const k of ['images', 'runs', 'concurrency']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k} must be a whole number ≥ 1\n${USAGE}`);
@@ -60,12 +67,13 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const portcullisConfig = (mode) => `trust:\n  secretScan:\n    mode: "${mode}"\n`;
+const portcullisConfig = (mode, workers) =>
+  `trust:\n  secretScan:\n    mode: "${mode}"\n${workers === null ? '' : `    workers: ${workers}\n`}`;
 
 /** The three targets; `scanning` says whether the secret found in image 0 must be recorded. */
 function targets(o) {
   const nodeArgs = o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProf] : [];
-  const portcullis = (mode) => () => startPortcullis({ configYaml: portcullisConfig(mode), nodeArgs });
+  const portcullis = (mode) => () => startPortcullis({ configYaml: portcullisConfig(mode, o.scanWorkers), nodeArgs });
 
   return [
     { id: 'portcullis-off', scanning: false, start: portcullis('off') },
@@ -229,7 +237,8 @@ const f1 = (x) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(1));
 function render(o, s, totals) {
   const lines = [
     `${totals.images} images × 3 layers, ${MB(totals.compressed)} MB gzip (${MB(totals.tar)} MB tar), `
-      + `${o.concurrency} images at a time, median of ${o.runs} rounds`,
+      + `${o.concurrency} images at a time, median of ${o.runs} rounds, `
+      + `scan workers: ${o.scanWorkers ?? `server default (${Math.max(1, os.availableParallelism() - 1)})`}`,
     '',
     '| target | MB/s (gzip) | MB/s (tar) | images/s | each round, MB/s | manifest PUT p50 | registry CPU-s | other cores |',
     '|---|---|---|---|---|---|---|---|',

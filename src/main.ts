@@ -24,7 +24,7 @@ import { UploadStateSigner } from './registry/upload-state.js';
 import { UploadService } from './registry/uploads.js';
 import { FilesystemBlobDriver } from './storage/blobs/filesystem.js';
 import { openMetadataStore } from './storage/metadata/index.js';
-import { TrustService } from './trust/index.js';
+import { openScanPool, scanLimits, TrustService, type ScanPool } from './trust/index.js';
 import { verifiers } from './trust/verify/index.js';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -61,6 +61,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     }
     await ensureSigningKey(store.principals);
     const keys = new KeyRing(store, (config.auth.tokenTtl + TOKEN_LEEWAY_SECONDS) * 1000);
+    const scanPool = scanPoolFor(config, logger);
     const services: Services = {
       config,
       store,
@@ -73,7 +74,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         new UploadStateSigner(await store.keys.secret('upload-state')),
       ),
       manifests: new ManifestService(store.content),
-      trust: new TrustService(store, driver, verifiers, config, (err, digest) => logger.warn({ err, digest }, 'secret scan of a blob failed')),
+      trust: new TrustService(store, driver, verifiers, config, (err, digest) => logger.warn({ err, digest }, 'secret scan of a blob failed'), scanPool),
       tokens: new TokenService(keys, {
         issuer: config.auth.issuer,
         service: config.auth.service,
@@ -118,6 +119,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         clearInterval(timer);
         clearInterval(bundles);
         await closeGracefully(app);
+        await scanPool?.close();
         await services.audit.close();
         await exporter.close();
         await store.close();
@@ -127,6 +129,15 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     await store.close();
     throw err;
   }
+}
+
+/** Worker threads for secret scans, unless `trust.secretScan.workers` is 0 or no compiled worker is found. */
+function scanPoolFor(config: Config, logger: Logger): ScanPool | undefined {
+  const scan = config.trust.secretScan;
+  if (scan.workers === 0) return undefined;
+  const options = { root: config.blobs.path!, limits: scanLimits(scan), size: scan.workers };
+
+  return openScanPool(options, (looked) => logger.warn({ looked }, 'no compiled secret-scan worker found; layers are scanned on the main thread'));
 }
 
 async function authorityPems(federation: Federation): Promise<string[]> {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -9,6 +10,9 @@ const hostPort = z.string().superRefine((value, ctx) => {
 });
 
 const seconds = z.number().int().positive();
+
+/** One core is left to the thread that receives uploads; a 1-core machine still scans off it. */
+const SCAN_WORKERS = Math.max(1, availableParallelism() - 1);
 
 /** Signature algorithms an external issuer may use: asymmetric only, never `none` or HMAC. */
 export const FEDERATION_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -215,15 +219,17 @@ export const configSchema = z
             maxEntries: z.number().int().min(1).default(500_000),
             /** Decompressed-to-compressed ratio past which a layer is taken for a bomb (gzip of zeros reaches about 1000). */
             maxRatio: z.number().min(2).default(1000),
+            /** Worker threads that scan layers off the main thread; 0 scans on it (slows pushes while a scan runs). */
+            workers: z.number().int().min(0).max(64).default(SCAN_WORKERS),
           })
           .strict()
-          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000 }),
+          .default({ mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000, workers: SCAN_WORKERS }),
       })
       .strict()
       .default({
         policies: [],
         verdictCacheSeconds: 600,
-        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000 },
+        secretScan: { mode: 'warn', maxLayerBytes: 4 * 1024 ** 3, maxFileBytes: 4 * 1024 ** 3, maxEntries: 500_000, maxRatio: 1000, workers: SCAN_WORKERS },
       }),
     robots: z
       .object({ maxLifetimeDays: z.number().int().min(1).max(3650).default(90) })

@@ -4,6 +4,7 @@ import type { ManifestRecord } from '../storage/metadata/content.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
 import { isAttachment, type Verifiers } from './artifacts.js';
 import { PullGate } from './pull.js';
+import type { ScanPool } from './scan/pool.js';
 import { SecretScanner } from './scanning.js';
 import { TagRules } from './push.js';
 import { TrustState } from './state.js';
@@ -21,6 +22,7 @@ export class TrustService {
     verifiers: Verifiers,
     config: Config,
     onScanError: (err: unknown, digest: string) => void = () => undefined,
+    scanPool?: ScanPool,
   ) {
     this.state = new TrustState(store);
     this.gate = new PullGate(
@@ -32,7 +34,7 @@ export class TrustService {
       (digest) => store.trust.release(digest),
     );
     this.tags = new TagRules(this.state, store.content, store.trust);
-    this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError);
+    this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError, scanPool);
   }
 
   /**
@@ -73,4 +75,5 @@ export class TrustService {
 
 export type { PullCheck } from './pull.js';
 export type { Verifiers } from './artifacts.js';
-export { describeScan, type ManifestScan } from './scanning.js';
+export { describeScan, scanLimits, type ManifestScan } from './scanning.js';
+export { openScanPool, type ScanPool } from './scan/pool.js';

@@ -5,7 +5,8 @@ import type { ScanRecord } from '../storage/metadata/trust.js';
 import { isAttachment, layersOf } from './artifacts.js';
 import type { SecretMode } from './policy/document.js';
 import { applyWhiteouts, detectCompression, scanConfig, scanLayer } from './scan/index.js';
-import type { LayerFinding, LayerScan } from './scan/types.js';
+import type { ScanPool } from './scan/pool.js';
+import type { LayerFinding, LayerScan, ScanLimits } from './scan/types.js';
 import type { TrustState } from './state.js';
 
 /** Config blobs are small JSON; anything larger is not read whole. */
@@ -36,6 +37,8 @@ export class SecretScanner {
     private readonly state: TrustState,
     private readonly config: Config['trust']['secretScan'],
     private readonly onError: (err: unknown, digest: string) => void,
+    /** Worker threads for layer scans; without it, layers are scanned on this thread. */
+    private readonly pool?: ScanPool,
   ) {}
 
   /** The namespace's mode: its policy's, or the registry-wide default. */
@@ -77,15 +80,8 @@ export class SecretScanner {
   private async scanOnce(digest: string): Promise<ScanRecord | undefined> {
     const done = await this.store.trust.scan(digest);
     if (done) return done;
-    let stream;
-    try {
-      stream = await this.driver.read(digest);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    const { maxLayerBytes, maxFileBytes, maxEntries, maxRatio } = this.config;
-    const scan = await scanLayer(stream, { maxLayerBytes, maxFileBytes, maxEntries, maxRatio });
+    const scan = this.pool ? await this.pool.scan(digest) : await this.scanHere(digest);
+    if (!scan) return undefined;
     const record: ScanRecord = {
       digest,
       complete: scan.complete,
@@ -98,6 +94,19 @@ export class SecretScanner {
     await this.store.trust.saveScan(record);
 
     return record;
+  }
+
+  /** The layer scan on this thread; undefined when the blob is not held. */
+  private async scanHere(digest: string): Promise<LayerScan | undefined> {
+    let stream;
+    try {
+      stream = await this.driver.read(digest);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+
+    return scanLayer(stream, scanLimits(this.config));
   }
 
   /**
@@ -151,6 +160,13 @@ function configDigest(content: Buffer): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The scanner's caps, as the config sets them. */
+export function scanLimits(config: Config['trust']['secretScan']): ScanLimits {
+  const { maxLayerBytes, maxFileBytes, maxEntries, maxRatio } = config;
+
+  return { maxLayerBytes, maxFileBytes, maxEntries, maxRatio };
 }
 
 /** One line per finding, for a refusal or a log line: where, and which rule; never the secret. */

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,8 +13,13 @@ import { adminApi, errorOf, OCI_MANIFEST } from './support.js';
 const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
-describe('secret scanning on push', () => {
+// The same behaviour whether layers are scanned on worker threads (the default) or on the main thread.
+describe.each([
+  { where: 'on worker threads', workers: undefined },
+  { where: 'on the main thread', workers: 0 },
+])('secret scanning on push, $where', ({ workers }) => {
   let registry: TestRegistry;
+  let configDir: string;
   let admin: RegistryClient;
   const key = pemKey('OPENSSH ', 7);
   const githubToken = token('gh', 'p_', randomText(36, 11));
@@ -43,14 +51,20 @@ describe('secret scanning on push', () => {
   };
 
   beforeAll(async () => {
-    registry = await startRegistry();
+    configDir = await mkdtemp(path.join(tmpdir(), 'portcullis-scan-config-'));
+    const configFile = path.join(configDir, 'portcullis.yaml');
+    await writeFile(configFile, workers === undefined ? '{}\n' : `trust:\n  secretScan:\n    workers: ${workers}\n`);
+    registry = await startRegistry({ configFile });
     admin = new RegistryClient(registry.url, 'admin', registry.adminPassword);
     for (const [namespace, secrets] of [['blk', 'block'], ['qrt', 'quarantine'], ['quiet', 'off']]) {
       const res = await adminApi(admin, 'PUT', `/trust/policy?namespace=${namespace}`, { secrets, rollback: 'allow' });
       expect(res.status).toBe(200);
     }
   });
-  afterAll(() => registry.close());
+  afterAll(async () => {
+    await registry.close();
+    await rm(configDir, { recursive: true, force: true });
+  });
 
   it('block: refuses the manifest with DENIED listing layer, path and rule, never the secret, and stores nothing', async () => {
     for (const zstd of [false, true]) {
