@@ -14,6 +14,16 @@ const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
 // The same behaviour whether layers are scanned on worker threads (the default) or on the main thread.
+/** Polls `read` until `done` holds (warn-mode scans finish after the push), for up to 10 s. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 describe.each([
   { where: 'on worker threads', workers: undefined },
   { where: 'on the main thread', workers: 0 },
@@ -125,13 +135,14 @@ describe.each([
     expect(list.quarantined.filter((q) => q.kind === 'scanner').map((q) => q.digest)).toEqual(expect.arrayContaining([pushed.digest, pushed.lower]));
   });
 
-  it('warn (the default): stores and serves the image, and the push record says what was found', async () => {
+  it('warn (the default): stores and serves the image at once, and records what the scan found when it is done', async () => {
     const pushed = await push('team/app', 'v1');
     expect(pushed.res.status).toBe(201);
     expect((await admin.request('/v2/team/app/manifests/v1')).status).toBe(200);
-    const pushes = await withStore(registry, (store) => store.audit.query({ repository: 'team/app', actions: ['manifest.push'] }, 0, 10));
-    expect(pushes[0]?.reason).toMatch(/^secret scan \(warn\): layer sha256:[0-9a-f]{64} path root\/\.ssh\/id_ed25519:1: private-key/);
-    expect(pushes[0]?.reason).not.toContain(githubToken);
+    const found = await until(() => withStore(registry, (store) => store.audit.query({ digest: pushed.digest, actions: ['scan.findings'] }, 0, 10)), (rows) => rows.length > 0);
+    expect(found[0]).toMatchObject({ repository: 'team/app', credential: 'admin' });
+    expect(found[0]?.reason).toMatch(/^secret scan \(warn\): layer sha256:[0-9a-f]{64} path root\/\.ssh\/id_ed25519:1: private-key/);
+    expect(found[0]?.reason).not.toContain(githubToken);
   });
 
   it('off: scans nothing', async () => {
@@ -142,7 +153,8 @@ describe.each([
   });
 
   it('reports findings with fingerprints, and who pulled the affected images', async () => {
-    const findings = (await (await adminApi(admin, 'GET', '/scan/findings')).json()) as { blobs: { digest: string; findings: { rule: string; path: string; fingerprint: string }[] }[] };
+    type Findings = { blobs: { digest: string; findings: { rule: string; path: string; fingerprint: string }[] }[] };
+    const findings = await until(async () => (await (await adminApi(admin, 'GET', '/scan/findings')).json()) as Findings, (f) => f.blobs.length > 0);
     const text = JSON.stringify(findings);
     expect(text).not.toContain(key.body.slice(0, 40));
     const withKey = findings.blobs.find((b) => b.findings.some((f) => f.rule === 'private-key'))!;

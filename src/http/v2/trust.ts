@@ -56,21 +56,57 @@ export function refuse(ctx: V2Context, reason: string): never {
  * Runs the secret scan of a manifest about to be stored. In `block` mode a finding refuses the
  * push (listing layer, path and rule) and quarantines the blobs holding secrets, which were
  * uploaded before the manifest; in `quarantine` mode the manifest and those blobs are
- * quarantined before the manifest is stored; in `warn` mode the log line and audit record say
- * what was found.
+ * quarantined before the manifest is stored. Both wait for the scan. In `warn` mode the push
+ * does not wait: the scan finishes on the scan threads and its findings are recorded then, as a
+ * `scan.findings` audit record and a log line.
  */
 export async function scanBeforePut(ctx: V2Context, manifest: ManifestRecord): Promise<void> {
-  const scan = await ctx.services.trust.scanner.manifest(manifest.repository, manifest.content, manifest.subject, manifest.artifactType);
+  const { trust } = ctx.services;
+  const mode = await trust.scanner.modeFor(manifest.repository);
+  if (mode === 'off') return;
+  if (mode === 'warn') {
+    void recordLater(ctx, manifest);
+    return;
+  }
+  const scan = await trust.scanner.manifest(manifest.repository, manifest.content, manifest.subject, manifest.artifactType);
   if (scan.findings.length === 0 && scan.incomplete.length === 0) return;
   const summary = describeScan(scan);
   const blobs = [...scan.findings.map((f) => f.layer), ...scan.incomplete.map((i) => i.layer)];
   const count = scan.findings.length + scan.incomplete.length;
   if (scan.mode === 'block') {
-    await ctx.services.trust.quarantineFindings(blobs, `secret scan found ${count} problem(s) in a refused push of ${manifest.digest}; see portcullis scan findings`);
+    await trust.quarantineFindings(blobs, `secret scan found ${count} problem(s) in a refused push of ${manifest.digest}; see portcullis scan findings`);
     refuse(ctx, `secret scan refused the push: ${summary}`);
   }
-  if (scan.mode === 'quarantine') {
-    await ctx.services.trust.quarantineFindings([manifest.digest, ...blobs], `secret scan found ${count} problem(s); see portcullis scan findings ${manifest.digest}`);
-  }
+  await trust.quarantineFindings([manifest.digest, ...blobs], `secret scan found ${count} problem(s); see portcullis scan findings ${manifest.digest}`);
   ctx.request.logFields = { ...ctx.request.logFields, trust: `secret scan (${scan.mode}): ${summary}` };
+}
+
+/** The `warn` scan of a pushed manifest, recorded when it is done (never failing the push). */
+async function recordLater(ctx: V2Context, manifest: ManifestRecord): Promise<void> {
+  const { request, services, caller } = ctx;
+  try {
+    const scan = await services.trust.scanner.manifest(manifest.repository, manifest.content, manifest.subject, manifest.artifactType);
+    if (scan.findings.length === 0 && scan.incomplete.length === 0) return;
+    const summary = describeScan(scan);
+    request.log.warn({ repo: manifest.repository, digest: manifest.digest, trust: summary }, 'secret scan found secrets in a pushed image');
+    services.audit.enqueue({
+      at: Date.now(),
+      requestId: request.id,
+      action: 'scan.findings',
+      outcome: 'allowed',
+      reason: `secret scan (warn): ${summary}`.slice(0, 4000),
+      principal: caller.principal,
+      credential: caller.name,
+      tokenId: caller.claims.jti ?? null,
+      federated: caller.claims.federated ? JSON.stringify(caller.claims.federated) : null,
+      address: request.ip,
+      userAgent: null,
+      repository: manifest.repository,
+      reference: null,
+      digest: manifest.digest,
+      bytes: null,
+    });
+  } catch (err) {
+    request.log.error({ err, digest: manifest.digest }, 'the secret scan of a pushed image failed');
+  }
 }

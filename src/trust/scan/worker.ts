@@ -9,10 +9,14 @@
  * @module
  */
 
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { FilesystemBlobDriver } from '../../storage/blobs/filesystem.js';
 import { scanLayer } from './layer.js';
 import type { LayerScan, ScanLimits } from './types.js';
+
+/** The nice value of a scan thread: the lowest priority, since pushes and pulls must not wait on scans. */
+const SCAN_PRIORITY = 19;
 
 /** What a worker is given when it starts. */
 export interface WorkerSetup {
@@ -31,6 +35,13 @@ export type WorkerReply = { scan: LayerScan } | { missing: true } | { error: str
 
 if (!parentPort) throw new Error('worker.ts runs only as a worker thread (see pool.ts)');
 const port = parentPort;
+// Scans yield the processor to the thread serving requests: on Linux a thread's nice value is
+// its own, so this lowers only this worker. Where it cannot be set, scans run at normal priority.
+try {
+  setPriority(SCAN_PRIORITY);
+} catch {
+  // not permitted here; nothing else changes
+}
 const setup = workerData as WorkerSetup;
 const driver = new FilesystemBlobDriver(setup.root);
 
