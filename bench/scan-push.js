@@ -63,6 +63,7 @@ function options() {
 }
 
 const log = (msg) => process.stderr.write(`${msg}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -78,6 +79,7 @@ function targets(o) {
   return [
     { id: 'portcullis-off', scanning: false, start: portcullis('off') },
     { id: 'portcullis-warn', scanning: true, start: portcullis('warn') },
+    { id: 'portcullis-quarantine', scanning: true, start: portcullis('quarantine') },
     { id: 'docker-registry', scanning: null, start: () => startReference() },
   ];
 }
@@ -157,8 +159,10 @@ async function pushRound(o, target, images, round) {
     const manifestMs = [];
     let next = 0;
     const worker = async () => {
+      // Image 0, which holds the planted key, goes last: in warn mode, where scans finish after
+      // the push, the time until its finding is recorded is how long the scans lag behind.
       while (next < images.length) {
-        const i = next++;
+        const i = images.length - 1 - next++;
         manifestMs.push(await pushImage(client, repos[i], images[i]));
       }
     };
@@ -174,6 +178,13 @@ async function pushRound(o, target, images, round) {
         p99Ms: (metrics1.portcullis_nodejs_eventloop_lag_p99_seconds ?? NaN) * 1000,
         maxMs: (metrics1.portcullis_nodejs_eventloop_lag_max_seconds ?? NaN) * 1000,
       };
+      if (target.scanning) {
+        const planted = images[0].layers[2].digest;
+        const drainStart = performance.now();
+        while (!(await recordedFindings(server, planted)).some((f) => f.includes('deploy-key.pem')) && performance.now() - drainStart < 300_000) await sleep(100);
+        result.scanLag = (performance.now() - drainStart) / 1000;
+        result.cpuWithScans = cpuDelta(cpu0, cpuSnapshot(server.pids));
+      }
       await server.halt();
       result.findings = await recordedFindings(server, images[0].layers[2].digest);
       if (target.scanning !== result.findings.some((f) => f.includes('deploy-key.pem'))) {
@@ -212,17 +223,21 @@ function summarize(o, all, totals) {
       blobPutMs: runs[0].putMs ? median(runs.map((r) => routeMs(r, '/v2/:name/blobs/uploads'))) : null,
       manifestPutServerMs: runs[0].putMs ? median(runs.map((r) => routeMs(r, '/v2/:name/manifests'))) : null,
       findings: runs[0].findings ? runs.map((r) => r.findings) : null,
+      scanLag: runs[0].scanLag === undefined ? null : median(runs.map((r) => r.scanLag)),
+      cpuWithScans: runs[0].cpuWithScans === undefined ? null : median(runs.map((r) => r.cpuWithScans.registrySeconds)),
     };
   }
   const off = rows['portcullis-off'];
   const warn = rows['portcullis-warn'];
+  const held = rows['portcullis-quarantine'];
   const ref = rows['docker-registry'];
-  const extraWall = warn.wall - off.wall;
-  const extraCpu = warn.registryCpuSeconds - off.registryCpuSeconds;
+  // Scans that finish after the push (warn) cost their CPU after it: count it to the end of the scans.
+  const extraWall = held.wall - off.wall;
+  const extraCpu = (warn.cpuWithScans ?? warn.registryCpuSeconds) - off.registryCpuSeconds;
 
   return {
     rows,
-    ratios: { warnOverOff: warn.mbps / off.mbps, offOverRef: off.mbps / ref.mbps, warnOverRef: warn.mbps / ref.mbps },
+    ratios: { warnOverOff: warn.mbps / off.mbps, heldOverOff: held.mbps / off.mbps, offOverRef: off.mbps / ref.mbps, warnOverRef: warn.mbps / ref.mbps },
     scan: {
       mbPerExtraSecond: extraWall > 0 ? totals.tar / 1e6 / extraWall : null,
       mbPerExtraCpuSecond: extraCpu > 0 ? totals.tar / 1e6 / extraCpu : null,
@@ -248,19 +263,21 @@ function render(o, s, totals) {
       `${r.manifestMs.toFixed(0)} ms`, f1(r.registryCpuSeconds), r.otherCores.toFixed(2)];
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  const { warnOverOff, offOverRef, warnOverRef } = s.ratios;
+  const { warnOverOff, heldOverOff, offOverRef, warnOverRef } = s.ratios;
   const recorded = (id) => s.rows[id].findings.map((f) => (f.some((x) => x.includes('deploy-key.pem')) ? 'yes' : 'no')).join('/');
   lines.push('',
-    `- scanning on / off: **${warnOverOff.toFixed(2)}×** (goal ≥ ${GOAL}: ${warnOverOff >= GOAL ? 'met' : 'NOT met'})`,
+    `- scanning on (warn, the default: the push does not wait for the scan) / off: **${warnOverOff.toFixed(2)}×** (goal ≥ ${GOAL}: ${warnOverOff >= GOAL ? 'met' : 'NOT met'}); `
+      + `the last image's findings were recorded ${f1(s.rows['portcullis-warn'].scanLag)} s after its push`,
+    `- scanning on (quarantine: each manifest push waits for its layers' scans) / off: **${heldOverOff.toFixed(2)}×**`,
     `- portcullis-off / docker-registry: ${offOverRef.toFixed(2)}×; portcullis-warn / docker-registry: ${warnOverRef.toFixed(2)}×`,
     `- scan rate: ${f1(s.scan.mbPerExtraSecond)} MB of tar per second of extra wall time; `
       + `${f1(s.scan.mbPerExtraCpuSecond)} MB of tar per extra registry CPU-second`);
-  for (const id of ['portcullis-off', 'portcullis-warn']) {
+  for (const id of ['portcullis-off', 'portcullis-warn', 'portcullis-quarantine']) {
     const r = s.rows[id];
     lines.push(`- ${id}, from its /metrics: blob upload PUT mean ${f1(r.blobPutMs)} ms, `
       + `manifest PUT mean ${f1(r.manifestPutServerMs)} ms, event-loop delay p99 ${f1(r.eventLoopP99Ms)} ms`);
   }
-  lines.push(`- planted key recorded by \`scan findings\`: warn ${recorded('portcullis-warn')}, off ${recorded('portcullis-off')}`);
+  lines.push(`- planted key recorded by \`scan findings\`: warn ${recorded('portcullis-warn')}, quarantine ${recorded('portcullis-quarantine')}, off ${recorded('portcullis-off')}`);
 
   return lines.join('\n');
 }
