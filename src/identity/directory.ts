@@ -4,6 +4,7 @@ import { inNamespace } from '../oci/names.js';
 import type { NamespaceRule } from '../access/network.js';
 import { rulePrincipal } from '../storage/metadata/federation.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
+import { Reloading } from '../storage/metadata/reloading.js';
 import { robotPrincipal } from './robots.js';
 
 /** Principal ids are `<kind>:<id>`: `user:`, `robot:` and `rule:` (a federation rule). */
@@ -49,10 +50,11 @@ export interface TokenIdentity {
  * the next request.
  */
 export class Directory {
-  private snapshot: Snapshot | undefined;
-  private loading: { generation: string; snapshot: Promise<Snapshot> } | undefined;
+  private readonly snapshots: Reloading<Snapshot>;
 
-  constructor(private readonly store: MetadataStore) {}
+  constructor(private readonly store: MetadataStore) {
+    this.snapshots = new Reloading(store.changes, (generation) => this.load(generation));
+  }
 
   /** The subject for `principal`, as of now; unknown principals are disabled and unbound. */
   async subject(principal: string): Promise<Subject> {
@@ -117,19 +119,8 @@ export class Directory {
     return (await this.current()).generation;
   }
 
-  private async current(): Promise<Snapshot> {
-    const generation = this.store.changes.generation();
-    if (this.snapshot?.generation === generation) return this.snapshot;
-    // Requests at one generation share a load; a load begun at an older generation may have
-    // read before the latest change committed, so a request that saw the change never joins it.
-    if (this.loading?.generation !== generation) {
-      const snapshot = this.load(generation).finally(() => {
-        if (this.loading?.snapshot === snapshot) this.loading = undefined;
-      });
-      this.loading = { generation, snapshot };
-    }
-
-    return this.loading.snapshot;
+  private current(): Promise<Snapshot> {
+    return this.snapshots.current();
   }
 
   private async load(generation: string): Promise<Snapshot> {
@@ -181,7 +172,6 @@ export class Directory {
       list.push({ principal: b.principal, namespace: b.namespace, role: b.role });
       snapshot.bindings.set(b.principal, list);
     }
-    this.snapshot = snapshot;
 
     return snapshot;
   }

@@ -1,5 +1,6 @@
 import { inNamespace } from '../oci/names.js';
 import type { MetadataStore } from '../storage/metadata/index.js';
+import { Reloading } from '../storage/metadata/reloading.js';
 import type { QuarantineRecord } from '../storage/metadata/trust.js';
 import { anchorsOf } from './policy/anchors.js';
 import { resolvePolicy, type TrustPolicy } from './policy/document.js';
@@ -28,10 +29,11 @@ interface Snapshot {
  * change (on PostgreSQL, a change on any node), so that a quarantine bites on the next pull.
  */
 export class TrustState {
-  private snapshot: Snapshot | undefined;
-  private loading: { generation: string; snapshot: Promise<Snapshot> } | undefined;
+  private readonly snapshots: Reloading<Snapshot>;
 
-  constructor(private readonly store: MetadataStore) {}
+  constructor(private readonly store: MetadataStore) {
+    this.snapshots = new Reloading(store.changes, (generation) => this.load(generation));
+  }
 
   /** The policy governing `repository`: that of the longest namespace containing it. */
   async policyFor(repository: string): Promise<ActivePolicy | undefined> {
@@ -46,17 +48,8 @@ export class TrustState {
     return (await this.current()).policies;
   }
 
-  private async current(): Promise<Snapshot> {
-    const generation = this.store.changes.generation();
-    if (this.snapshot?.generation === generation) return this.snapshot;
-    if (this.loading?.generation !== generation) {
-      const snapshot = this.load(generation).finally(() => {
-        if (this.loading?.snapshot === snapshot) this.loading = undefined;
-      });
-      this.loading = { generation, snapshot };
-    }
-
-    return this.loading.snapshot;
+  private current(): Promise<Snapshot> {
+    return this.snapshots.current();
   }
 
   private async load(generation: string): Promise<Snapshot> {
@@ -72,9 +65,6 @@ export class TrustState {
       }
     });
     policies.sort((a, b) => (b.namespace === '*' ? -1 : a.namespace === '*' ? 1 : b.namespace.length - a.namespace.length));
-    const snapshot = { generation, policies, quarantine: new Map(quarantined.map((q) => [q.digest, q])) };
-    this.snapshot = snapshot;
-
-    return snapshot;
+    return { generation, policies, quarantine: new Map(quarantined.map((q) => [q.digest, q])) };
   }
 }
