@@ -162,15 +162,14 @@ describe.each([
 
     const team = await push('team/app', 'v2');
     expect((await admin.request('/v2/team/app/manifests/v2')).status).toBe(200);
-    const deadline = Date.now() + 5000;
-    let pulls: { credential: string; digest: string }[] = [];
-    while (Date.now() < deadline) {
-      const report = (await (await adminApi(admin, 'GET', `/scan/exposure?digest=${team.lower}`)).json()) as { blobs: { images: { repository: string; digest: string }[]; pulls: { credential: string; digest: string }[] }[] };
-      expect(report.blobs[0]!.images).toEqual(expect.arrayContaining([{ repository: 'team/app', digest: team.digest }]));
-      pulls = report.blobs[0]!.pulls;
-      if (pulls.length > 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    type Exposure = { blobs: { images: { repository: string; digest: string }[]; pulls: { credential: string; digest: string }[] }[] };
+    // The warn-mode scan and the batched pull record both land shortly after the requests.
+    const report = await until(
+      async () => (await (await adminApi(admin, 'GET', `/scan/exposure?digest=${team.lower}`)).json()) as Exposure,
+      (r) => (r.blobs[0]?.pulls.length ?? 0) > 0,
+    );
+    expect(report.blobs[0]!.images).toEqual(expect.arrayContaining([{ repository: 'team/app', digest: team.digest }]));
+    const pulls = report.blobs[0]!.pulls;
     expect(pulls).toContainEqual(expect.objectContaining({ credential: 'admin', digest: team.digest }));
   });
 

@@ -120,6 +120,10 @@ function reusingStatements(raw: SQLite.Database): SqliteDatabase {
 
 async function openPostgres(url: string): Promise<Connection> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle connection the server ends (a restart, a failover, an admin's terminate) must not
+  // take the process down with an unhandled 'error'; the pool drops it, and the next query
+  // opens a new one and reports its own failure if the database is still away.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const changes = await listenForChanges(url, CHANNEL);
 
