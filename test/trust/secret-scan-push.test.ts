@@ -5,10 +5,10 @@ import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withStore } from '../auth/support/accounts.js';
-import { RegistryClient, sha256 } from '../helpers/client.js';
+import { RegistryClient } from '../helpers/client.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { pemKey, randomText, tarOf, token } from './scan-helpers.js';
-import { adminApi, errorOf, OCI_MANIFEST } from './support.js';
+import { adminApi, errorOf, OCI_MANIFEST, pushManifest } from './support.js';
 
 const GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 const ZSTD_LAYER = 'application/vnd.oci.image.layer.v1.tar+zstd';
@@ -44,20 +44,10 @@ describe.each([
     const upper = tarOf([{ name: 'root/.ssh/.wh.id_ed25519', content: '' }]);
     const layers = [lower, upper].map((tar) => (zstd ? zstdCompress(tar) : gzipSync(tar)));
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', created: salt, config: { Env: ['PATH=/usr/bin', clean ? 'MODE=prod' : `GITHUB_TOKEN=${githubToken}`] }, rootfs: { type: 'layers', diff_ids: [] } }));
-    const digests: string[] = [];
-    for (const layer of layers) digests.push(await admin.pushBlob(repository, layer));
-    const configDigest = await admin.pushBlob(repository, config);
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: OCI_MANIFEST,
-        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-        layers: layers.map((l, i) => ({ mediaType: zstd ? ZSTD_LAYER : GZIP_LAYER, digest: digests[i], size: l.length })),
-      }),
-    );
-    const res = await admin.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
-
-    return { res, digest: sha256(manifest), lower: digests[0]!, upper: digests[1]!, configDigest };
+    const mediaType = zstd ? ZSTD_LAYER : GZIP_LAYER;
+    const pushed = await pushManifest(admin, repository, tag, { bytes: config, mediaType: 'application/vnd.oci.image.config.v1+json' }, layers.map((bytes) => ({ bytes, mediaType })));
+    const [res, digests, configDigest] = [pushed.res, pushed.layers, pushed.config];
+    return { res, digest: pushed.digest, lower: digests[0]!, upper: digests[1]!, configDigest };
   };
 
   beforeAll(async () => {

@@ -32,28 +32,12 @@ export function simpleSigningPayload(repository: string, digest: string): Buffer
  */
 export async function cosignSign(client: RegistryClient, repository: string, digest: string, key: SigningKey, payload = simpleSigningPayload(repository, digest)) {
   const signature = sign('sha256', payload, key.privateKey).toString('base64');
-  const payloadDigest = await client.pushBlob(repository, payload);
-  const configDigest = await client.pushBlob(repository, EMPTY_CONFIG);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: EMPTY_CONFIG.length },
-      layers: [
-        {
-          mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-          digest: payloadDigest,
-          size: payload.length,
-          annotations: { 'dev.cosignproject.cosign/signature': signature },
-        },
-      ],
-    }),
-  );
   const tag = `${digest.replace(':', '-')}.sig`;
-  const res = await client.request(`/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
-  if (res.status !== 201) throw new Error(`pushing the signature gave ${res.status}: ${await res.text()}`);
+  const layer = { bytes: payload, mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json', annotations: { 'dev.cosignproject.cosign/signature': signature } };
+  const pushed = await pushManifest(client, repository, tag, { bytes: EMPTY_CONFIG, mediaType: 'application/vnd.oci.image.config.v1+json' }, [layer]);
+  if (pushed.res.status !== 201) throw new Error(`pushing the signature gave ${pushed.res.status}: ${await pushed.res.text()}`);
 
-  return { tag, digest: sha256(manifest) };
+  return { tag, digest: pushed.digest };
 }
 
 /** Pushes an index over the given manifests under `tag`. */
@@ -106,22 +90,43 @@ export async function bundleReferrer(client: RegistryClient, repository: string,
     }),
   );
   const bundleType = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-  const bundleDigest = await client.pushBlob(repository, bundle);
-  const configDigest = await client.pushBlob(repository, EMPTY_CONFIG);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
+  const { res, digest } = await pushManifest(
+    client,
+    repository,
+    (d) => d,
+    { bytes: EMPTY_CONFIG, mediaType: 'application/vnd.oci.empty.v1+json' },
+    [{ bytes: bundle, mediaType: bundleType }],
+    {
       artifactType: bundleType,
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: configDigest, size: EMPTY_CONFIG.length },
-      layers: [{ mediaType: bundleType, digest: bundleDigest, size: bundle.length }],
       subject: { mediaType: OCI_MANIFEST, digest: target.digest, size: target.size },
       annotations: { 'dev.sigstore.bundle.content': 'dsse-envelope', 'dev.sigstore.bundle.predicateType': predicateType },
-    }),
+    },
   );
-  const digest = sha256(manifest);
-  const res = await client.request(`/v2/${repository}/manifests/${digest}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
   if (res.status !== 201) throw new Error(`pushing the bundle referrer gave ${res.status}: ${await res.text()}`);
 
   return { digest };
+}
+
+/** A blob to push and how the manifest describes it. */
+export interface Part {
+  bytes: Buffer;
+  mediaType: string;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Pushes the config and layer blobs, then an image manifest over them (plus `extra` fields such
+ * as `subject` or `artifactType`) at `reference`; answers the PUT's response and what was pushed.
+ */
+export async function pushManifest(client: RegistryClient, repository: string, reference: string | ((digest: string) => string), config: Part, layers: Part[], extra: Record<string, unknown> = {}) {
+  const describe = async (part: Part) => ({ mediaType: part.mediaType, digest: await client.pushBlob(repository, part.bytes), size: part.bytes.length, ...(part.annotations ? { annotations: part.annotations } : {}) });
+  const configDescriptor = await describe(config);
+  const layerDescriptors = [];
+  for (const layer of layers) layerDescriptors.push(await describe(layer));
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: configDescriptor, layers: layerDescriptors, ...extra }));
+  const digest = sha256(manifest);
+  const at = typeof reference === 'string' ? reference : reference(digest);
+  const res = await client.request(`/v2/${repository}/manifests/${at}`, { method: 'PUT', body: manifest, headers: { 'Content-Type': OCI_MANIFEST } });
+
+  return { res, manifest, digest, config: configDescriptor.digest, layers: layerDescriptors.map((d) => d.digest) };
 }
