@@ -165,7 +165,7 @@ export class TrustAdmin {
    */
   async findings(digest?: string) {
     const wanted = digest === undefined ? undefined : checkDigest(digest);
-    const digests = wanted === undefined ? [] : [wanted, ...(await this.store.content.childrenAnywhere(wanted))];
+    const digests = wanted === undefined ? [] : [wanted, ...(await this.store.graph.childrenAnywhere(wanted))];
     const scans = wanted === undefined ? await this.store.trust.scansWithFindings(1000) : (await Promise.all(digests.map((d) => this.store.trust.scan(d)))).flatMap((s) => (s && (s.findings.length > 0 || !s.complete) ? [s] : []));
 
     return scans.map((s) => ({ digest: s.digest, complete: s.complete, problem: s.problem, findings: s.findings, scannedAt: s.at }));
@@ -178,7 +178,7 @@ export class TrustAdmin {
   async exposure(digest?: string) {
     const report = [];
     for (const scan of await this.findings(digest)) {
-      const images = await this.store.content.manifestsReferencing(scan.digest, MAX_IMAGES);
+      const images = await this.store.graph.manifestsReferencing(scan.digest, MAX_IMAGES);
       const pulls = [];
       for (const d of new Set([scan.digest, ...images.map((i) => i.digest)])) pulls.push(...(await this.incident.digest(d)).map((p) => ({ ...p, digest: d })));
       pulls.sort((a, b) => a.at.localeCompare(b.at));

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { ContentStore, ManifestRecord } from '../storage/metadata/content.js';
+import type { ManifestGraph } from '../storage/metadata/manifest-graph.js';
 import { artifactKind, layersOf, type LayerRef, type Verifiers } from './artifacts.js';
 import type { Anchors, Outcome } from './verify/evidence.js';
 
@@ -28,11 +29,11 @@ export interface Attachment {
  * cosign `.sig` and `.att` tags and the referrers. Cheap (index lookups only), so it runs on
  * every pull and keys the verdict cache: a new or removed signature changes the answer.
  */
-export async function attachments(content: ContentStore, repository: string, digest: string): Promise<Attachment[]> {
+export async function attachments(content: ContentStore, graph: ManifestGraph, repository: string, digest: string): Promise<Attachment[]> {
   const hex = digest.replace(':', '-');
   const found: Attachment[] = [];
   for (const suffix of ['.sig', '.att']) {
-    const target = await content.tagTarget(repository, `${hex}${suffix}`);
+    const target = await graph.tagTarget(repository, `${hex}${suffix}`);
     if (target) found.push({ digest: target, artifactType: null, via: `tag ${hex}${suffix}` });
   }
   // Only referrers that can hold signatures count against the cap: SBOMs and other attachments

@@ -28,12 +28,13 @@ export class TrustService {
     this.gate = new PullGate(
       this.state,
       store.content,
+      store.graph,
       driver,
       verifiers,
       { ttlMs: config.trust.verdictCacheSeconds * 1000, maxEntries: 10_000 },
       (digest) => store.trust.release(digest),
     );
-    this.tags = new TagRules(this.state, store.content, store.trust);
+    this.tags = new TagRules(this.state, store.content, store.graph, store.trust);
     this.scanner = new SecretScanner(store, driver, this.state, config.trust.secretScan, onScanError, scanPool);
   }
 

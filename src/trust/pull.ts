@@ -1,6 +1,7 @@
 import { INDEX_TYPES } from '../oci/media-types.js';
 import type { BlobDriver } from '../storage/blobs/driver.js';
 import type { ContentStore, ManifestRecord } from '../storage/metadata/content.js';
+import type { ManifestGraph } from '../storage/metadata/manifest-graph.js';
 import type { QuarantineRecord } from '../storage/metadata/trust.js';
 import { isAttachment, type Verifiers } from './artifacts.js';
 import { attachments, verifyAttachments } from './collect.js';
@@ -38,6 +39,7 @@ export class PullGate {
   constructor(
     private readonly state: TrustState,
     private readonly content: ContentStore,
+    private readonly graph: ManifestGraph,
     private readonly driver: BlobDriver,
     private readonly verifiers: Verifiers,
     private readonly options: VerdictCacheOptions,
@@ -75,7 +77,7 @@ export class PullGate {
   async verdictWithParents(manifest: ManifestRecord, active: ActivePolicy): Promise<Verdict> {
     const own = await this.verdict(manifest, active);
     if (own.allowed) return own;
-    for (const parent of await this.content.signedIndexesHolding(manifest.repository, manifest.digest, [...INDEX_TYPES], MAX_PARENTS)) {
+    for (const parent of await this.graph.signedIndexesHolding(manifest.repository, manifest.digest, [...INDEX_TYPES], MAX_PARENTS)) {
       const index = await this.content.manifest(manifest.repository, parent);
       if (!index) continue;
       const through = await this.verdict(index, active);
@@ -87,7 +89,7 @@ export class PullGate {
 
   /** The policy's verdict for the manifest's own signatures and attestations. */
   async verdict(manifest: ManifestRecord, active: ActivePolicy): Promise<Verdict> {
-    const found = await attachments(this.content, manifest.repository, manifest.digest);
+    const found = await attachments(this.content, this.graph, manifest.repository, manifest.digest);
     const key = `${manifest.repository}\u0000${manifest.digest}\u0000${active.namespace}@${active.version}\u0000${found.map((f) => f.digest).join(',')}`;
     const cached = this.cache.get(key);
     if (cached && Date.now() - cached.at < this.options.ttlMs) return cached.verdict;

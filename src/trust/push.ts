@@ -1,4 +1,5 @@
 import type { ContentStore } from '../storage/metadata/content.js';
+import type { ManifestGraph } from '../storage/metadata/manifest-graph.js';
 import type { TrustStore } from '../storage/metadata/trust.js';
 import { layersOf } from './artifacts.js';
 import type { TrustPolicy } from './policy/document.js';
@@ -14,6 +15,7 @@ export class TagRules {
   constructor(
     private readonly state: TrustState,
     private readonly content: ContentStore,
+    private readonly graph: ManifestGraph,
     private readonly trust: TrustStore,
   ) {}
 
@@ -34,7 +36,7 @@ export class TagRules {
   async checkMove(repository: string, tag: string, digest: string, content?: Buffer): Promise<{ problem?: string; current?: string | null }> {
     const policy = (await this.state.policyFor(repository))?.policy;
     if (!policy) return {};
-    const current = (await this.content.tagTarget(repository, tag)) ?? null;
+    const current = (await this.graph.tagTarget(repository, tag)) ?? null;
 
     return { current, problem: await this.judgeMove(policy, repository, tag, digest, current ?? undefined, content) };
   }
@@ -49,13 +51,13 @@ export class TagRules {
     const last = current ?? (await this.trust.tagHistory(repository, tag)).findLast((m) => m.digest !== null)?.digest ?? undefined;
     if (last === undefined || last === digest) return undefined;
     const now = Date.now();
-    const lastReceived = await this.content.manifestCreatedAt(repository, last);
+    const lastReceived = await this.graph.manifestCreatedAt(repository, last);
 
     return tagMoveProblem(policy, {
       tag,
       current: current === undefined ? undefined : { digest: current, receivedAt: lastReceived ?? now },
       previous: current === undefined && lastReceived !== undefined ? { digest: last, receivedAt: lastReceived } : undefined,
-      next: { digest, receivedAt: (await this.content.manifestCreatedAt(repository, digest)) ?? now },
+      next: { digest, receivedAt: (await this.graph.manifestCreatedAt(repository, digest)) ?? now },
       namedBefore: await this.trust.taggedBefore(repository, tag, digest),
     });
   }
@@ -94,7 +96,7 @@ export class TagRules {
     if (!policy || policy.immutableTags.length === 0) return undefined;
     const held = await this.heldBy(repository, digest, policy);
     if (held) return `${digest} ${held}`;
-    for (const tag of await this.content.tagsOf(repository, digest)) {
+    for (const tag of await this.graph.tagsOf(repository, digest)) {
       const signed = attachedTo(tag);
       const problem = signed && (await this.protectedProblem(repository, signed, digest));
       if (problem) return problem;
@@ -126,12 +128,12 @@ export class TagRules {
   }
 
   private async immutableHolder(repository: string, digest: string, policy: TrustPolicy, depth: number): Promise<{ digest: string; tag: string; pattern: string } | undefined> {
-    for (const tag of await this.content.tagsOf(repository, digest)) {
+    for (const tag of await this.graph.tagsOf(repository, digest)) {
       const pattern = immutablePattern(policy, tag);
       if (pattern) return { digest, tag, pattern };
     }
     if (depth >= 2) return undefined;
-    for (const parent of await this.content.parents(repository, digest)) {
+    for (const parent of await this.graph.parents(repository, digest)) {
       const holder = await this.immutableHolder(repository, parent, policy, depth + 1);
       if (holder) return holder;
     }
@@ -142,7 +144,7 @@ export class TagRules {
   /** Refuses removing `what` when it is attached to a manifest that carries an immutable tag. */
   private async protectedProblem(repository: string, signed: string, what: string): Promise<string | undefined> {
     const policy = (await this.state.policyFor(repository))?.policy;
-    for (const tag of await this.content.tagsOf(repository, signed)) {
+    for (const tag of await this.graph.tagsOf(repository, signed)) {
       const pattern = immutablePattern(policy, tag);
       if (pattern) return `${what} holds signatures or attestations of ${signed}, which carries immutable tag ${tag} (pattern ${pattern})`;
     }

@@ -51,9 +51,13 @@ export class SecretScanner {
    * like a layer (a tar archive, compressed or not). Other blobs (configs, signatures, SBOMs)
    * wait until a manifest names them as layers, so that they are not reported as broken archives.
    */
-  async soon(repository: string, digest: string): Promise<void> {
-    if ((await this.modeFor(repository)) === 'off' || !(await this.looksLikeLayer(digest))) return;
-    void this.blob(digest).catch((err) => this.onError(err, digest));
+  soon(repository: string, digest: string): void {
+    // Nothing here holds up the upload's answer, not even the peek at the blob's first bytes.
+    const start = async () => {
+      if ((await this.modeFor(repository)) === 'off' || !(await this.looksLikeLayer(digest))) return;
+      await this.blob(digest);
+    };
+    start().catch((err) => this.onError(err, digest));
   }
 
   private async looksLikeLayer(digest: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../../audit/recorder.js';
 import { RegistryError } from '../../errors/registry-error.js';
 import type { ManifestRecord } from '../../storage/metadata/content.js';
 import { describeScan } from '../../trust/index.js';
@@ -12,25 +13,7 @@ export async function enforcePull(ctx: V2Context, manifest: ManifestRecord): Pro
   const check = await ctx.services.trust.gate.check(manifest);
   if (check.released) {
     ctx.request.log.info({ digest: manifest.digest, trust: 'staged checks passed' }, 'released a staged digest');
-    await ctx.services.audit.record([
-      {
-        at: Date.now(),
-        requestId: ctx.request.id,
-        action: 'quarantine.release',
-        outcome: 'allowed',
-        reason: `staged checks passed (was: ${check.released.reason})`,
-        principal: ctx.caller.principal,
-        credential: ctx.caller.name,
-        tokenId: ctx.caller.claims.jti ?? null,
-        federated: null,
-        address: ctx.request.ip,
-        userAgent: null,
-        repository: manifest.repository,
-        reference: null,
-        digest: manifest.digest,
-        bytes: null,
-      },
-    ]);
+    await ctx.services.audit.record([trustEvent(ctx, manifest, 'quarantine.release', `staged checks passed (was: ${check.released.reason})`)]);
   }
   if (check.wouldRefuse) {
     ctx.request.logFields = { ...ctx.request.logFields, trust: `audit mode, would refuse: ${check.wouldRefuse}` };
@@ -83,30 +66,37 @@ export async function scanBeforePut(ctx: V2Context, manifest: ManifestRecord): P
 
 /** The `warn` scan of a pushed manifest, recorded when it is done (never failing the push). */
 async function recordLater(ctx: V2Context, manifest: ManifestRecord): Promise<void> {
-  const { request, services, caller } = ctx;
+  const { request, services } = ctx;
   try {
     const scan = await services.trust.scanner.manifest(manifest.repository, manifest.content, manifest.subject, manifest.artifactType);
     if (scan.findings.length === 0 && scan.incomplete.length === 0) return;
     const summary = describeScan(scan);
     request.log.warn({ repo: manifest.repository, digest: manifest.digest, trust: summary }, 'secret scan found secrets in a pushed image');
-    services.audit.enqueue({
-      at: Date.now(),
-      requestId: request.id,
-      action: 'scan.findings',
-      outcome: 'allowed',
-      reason: `secret scan (warn): ${summary}`.slice(0, 4000),
-      principal: caller.principal,
-      credential: caller.name,
-      tokenId: caller.claims.jti ?? null,
-      federated: caller.claims.federated ? JSON.stringify(caller.claims.federated) : null,
-      address: request.ip,
-      userAgent: null,
-      repository: manifest.repository,
-      reference: null,
-      digest: manifest.digest,
-      bytes: null,
-    });
+    services.audit.enqueue(trustEvent(ctx, manifest, 'scan.findings', `secret scan (warn): ${summary}`.slice(0, 4000)));
   } catch (err) {
     request.log.error({ err, digest: manifest.digest }, 'the secret scan of a pushed image failed');
   }
+}
+
+/** An audit record of what the trust policy did to a manifest on behalf of this request's caller. */
+function trustEvent(ctx: V2Context, manifest: ManifestRecord, action: string, reason: string): AuditEvent {
+  const { caller, request } = ctx;
+
+  return {
+    at: Date.now(),
+    requestId: request.id,
+    action,
+    outcome: 'allowed',
+    reason,
+    principal: caller.principal,
+    credential: caller.name,
+    tokenId: caller.claims.jti ?? null,
+    federated: caller.claims.federated ? JSON.stringify(caller.claims.federated) : null,
+    address: request.ip,
+    userAgent: null,
+    repository: manifest.repository,
+    reference: null,
+    digest: manifest.digest,
+    bytes: null,
+  };
 }

@@ -22,7 +22,7 @@ export async function startUpload(ctx: V2Context): Promise<void> {
   if (digest !== null && mount === null) {
     const parsed = parseDigest(digest);
     await services.uploads.monolithic(name, caller.principal, parsed.digest, chunkOf(ctx));
-    await services.trust.scanner.soon(name, parsed.digest);
+    services.trust.scanner.soon(name, parsed.digest);
     sendCreated(ctx, parsed.digest);
     return;
   }
@@ -48,7 +48,7 @@ export async function completeUpload(ctx: V2Context): Promise<void> {
   const parsed = parseDigest(digest);
   const chunk = hasBody(ctx.request) ? chunkOf(ctx) : undefined;
   await ctx.services.uploads.complete(ctx.name, sessionRef(ctx), ctx.caller.principal, parsed.digest, chunk);
-  await ctx.services.trust.scanner.soon(ctx.name, parsed.digest);
+  ctx.services.trust.scanner.soon(ctx.name, parsed.digest);
   sendCreated(ctx, parsed.digest);
 }
 

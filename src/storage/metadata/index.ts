@@ -3,6 +3,7 @@ import { AuditStore } from './audit.js';
 import { connect, type Connection } from './connect.js';
 import { FederationStore } from './federation.js';
 import { KeyStore } from './keys.js';
+import { ManifestGraph } from './manifest-graph.js';
 import { RobotStore } from './robots.js';
 import { ContentStore } from './content.js';
 import { PrincipalStore } from './principals.js';
@@ -13,6 +14,7 @@ import { TrustStore } from './trust.js';
 export interface MetadataStore {
   engine: Connection['engine'];
   content: ContentStore;
+  graph: ManifestGraph;
   principals: PrincipalStore;
   revocations: RevocationStore;
   addressRules: AddressRuleStore;
@@ -33,6 +35,7 @@ export async function openMetadataStore(database: string, dataDir: string): Prom
   return {
     engine: conn.engine,
     content: new ContentStore(conn),
+    graph: new ManifestGraph(conn),
     principals: new PrincipalStore(conn),
     revocations: new RevocationStore(conn),
     addressRules: new AddressRuleStore(conn),
